@@ -1,0 +1,161 @@
+"""Seed 000 preprocessing with MONAI transforms, and its inverse for predictions.
+
+Forward: reorient to ``contract.axcodes``, resample to ``contract.spacing`` (bilinear for CT,
+nearest for masks), clip HU to ``contract.hu_window`` and scale to [0, 1], stack channels.
+Inverse: a mask in canonical space is resampled (nearest) onto the input image's own grid,
+so the written NIfTI has exactly the input's affine and shape.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import nibabel as nib
+import numpy as np
+import torch
+from monai.data import MetaTensor
+from monai.transforms import (
+    Compose,
+    EnsureChannelFirstd,
+    EnsureTyped,
+    LoadImaged,
+    Orientationd,
+    RandCropByPosNegLabeld,
+    ScaleIntensityRanged,
+    Spacingd,
+    SpatialPad,
+    SpatialPadd,
+    SpatialResample,
+)
+
+from models.config import PreprocessingContract
+from models.data.dataset import Case
+
+__all__ = [
+    "canonical_transforms",
+    "load_case_arrays",
+    "pad_to_patch",
+    "restore_to_input_geometry",
+    "training_patch_transforms",
+    "write_prediction",
+]
+
+
+_RAS_LABELS = (("L", "R"), ("P", "A"), ("I", "S"))  # nibabel world space, as MONAI's NibabelReader keeps it
+
+
+def canonical_transforms(contract: PreprocessingContract, keys: list[str]) -> Compose:
+    """Load ``keys`` ('ct' first, then masks) and bring them to the contract's space."""
+    masks = [k for k in keys if k != "ct"]
+    return Compose([
+        LoadImaged(keys=keys, image_only=True),
+        EnsureChannelFirstd(keys=keys, channel_dim="no_channel"),
+        Orientationd(keys=keys, axcodes=contract.axcodes, labels=_RAS_LABELS),
+        Spacingd(keys=keys, pixdim=contract.spacing,
+                 mode=["bilinear" if k == "ct" else "nearest" for k in keys]),
+        ScaleIntensityRanged(keys=["ct"], a_min=contract.hu_window[0], a_max=contract.hu_window[1],
+                             b_min=0.0, b_max=1.0, clip=True),
+        EnsureTyped(keys=["ct"], dtype=torch.float32),
+        *([EnsureTyped(keys=masks, dtype=torch.uint8)] if masks else []),
+    ])
+
+
+def load_case_arrays(case: Case, contract: PreprocessingContract, with_label: bool = True) -> dict[str, Any]:
+    """The case in canonical space as channels-first MetaTensors.
+
+    Returns ``{"image": (C, X, Y, Z) float32, "label": (1, X, Y, Z) uint8 (if with_label),
+    "gtv": ... (if the case has one), "case_id": str}``. ``image`` stacks ``contract.channels``
+    ('ct' scaled to [0, 1], then 'organ' as 0/1). Its ``.affine`` and ``.meta`` describe the
+    canonical grid, which is all ``restore_to_input_geometry`` needs.
+    """
+    paths = {"ct": case.image}
+    if "organ" in contract.channels:
+        if case.organ is None:
+            raise ValueError(f"case {case.case_id} has no 'organ' mask but the contract needs an organ channel")
+        paths["organ"] = case.organ
+    if with_label:
+        if case.label is None:
+            raise ValueError(f"case {case.case_id} has no 'label' file")
+        paths["label"] = case.label
+    if case.gtv is not None:
+        paths["gtv"] = case.gtv
+    keys = list(paths)
+    data = canonical_transforms(contract, keys)({k: str(p) for k, p in paths.items()})
+    channels = [data["ct"], *(data[c].float() for c in contract.channels[1:])]
+    image = torch.cat(channels, dim=0) if len(channels) > 1 else channels[0]
+    out: dict[str, Any] = {"image": image, "case_id": case.case_id}
+    for key in ("label", "gtv"):
+        if key in data:
+            out[key] = data[key]
+    return out
+
+
+def training_patch_transforms(contract: PreprocessingContract, pos: float = 1.0, neg: float = 1.0) -> Compose:
+    """Pad to at least ``patch_size`` and crop one patch centred on foreground or background."""
+    keys = ["image", "label"]
+    return Compose([
+        SpatialPadd(keys=keys, spatial_size=contract.patch_size, method="end"),
+        RandCropByPosNegLabeld(keys=keys, label_key="label", spatial_size=contract.patch_size,
+                               pos=pos, neg=neg, num_samples=1),
+    ])
+
+
+def pad_to_patch(image: torch.Tensor, patch_size: tuple[int, int, int]) -> torch.Tensor:
+    """Pad (at the end of each axis, so the affine is unchanged) to at least ``patch_size``.
+
+    Undo with ``padded[..., :x, :y, :z]`` using the original spatial shape.
+    """
+    return SpatialPad(spatial_size=patch_size, method="end")(image)
+
+
+def restore_to_input_geometry(
+    mask: torch.Tensor | np.ndarray, reference_image_path: str | Path, mask_affine: np.ndarray | None = None
+) -> nib.Nifti1Image:
+    """Resample a (channel-first or plain 3D) canonical mask onto the reference image's grid.
+
+    ``mask_affine`` is needed only when ``mask`` is not a MetaTensor carrying its affine.
+    The result is a uint8 NIfTI with exactly the reference's affine, shape and header codes.
+    """
+    ref = nib.load(str(reference_image_path))
+    if mask_affine is None:
+        if not isinstance(mask, MetaTensor):
+            raise ValueError("mask_affine is required when the mask is not a MetaTensor")
+        mask_affine = mask.affine
+    if isinstance(mask, MetaTensor):
+        tensor = mask.as_tensor()
+    else:
+        tensor = torch.as_tensor(np.asarray(mask) if not isinstance(mask, torch.Tensor) else mask)
+    if tensor.ndim == 3:
+        tensor = tensor[None]
+    src = MetaTensor(tensor.float(), affine=torch.as_tensor(np.asarray(mask_affine), dtype=torch.float64))
+    out = SpatialResample(mode="nearest", padding_mode="zeros", dtype=torch.float64)(
+        src, dst_affine=torch.as_tensor(ref.affine, dtype=torch.float64), spatial_size=ref.shape[:3]
+    )
+    data = np.asarray(out[0].detach().cpu().numpy()).round().astype(np.uint8)
+    header = ref.header.copy()
+    header.set_data_dtype(np.uint8)
+    header.set_slope_inter(1.0, 0.0)
+    return nib.Nifti1Image(data, ref.affine, header=header)
+
+
+def write_prediction(
+    mask: torch.Tensor | np.ndarray, reference_image_path: str | Path, out_path: str | Path,
+    mask_affine: np.ndarray | None = None,
+) -> Path:
+    """Write ``mask`` in the reference image's geometry to ``out_path`` atomically."""
+    out_path = Path(out_path)
+    img = restore_to_input_geometry(mask, reference_image_path, mask_affine)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = ".nii.gz" if out_path.name.endswith(".gz") else ".nii"
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=out_path.parent)
+    os.close(fd)
+    try:
+        nib.save(img, tmp)
+        os.replace(tmp, out_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out_path

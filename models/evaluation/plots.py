@@ -1,0 +1,86 @@
+"""Figures of the evaluation, headless: Dice against the number of fine-tuning shots.
+
+Like seed 000 Fig. 4a: one line per method (mean Dice) with its bootstrap CI as a shaded
+band. Importing this module does not touch matplotlib's backend; the function picks Agg
+only when no backend has been chosen, and draws on a stand-alone ``Figure`` (no pyplot
+state, nothing left open).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+__all__ = ["plot_dice_vs_shots"]
+
+_FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
+
+
+def _ensure_backend() -> None:
+    import matplotlib
+
+    get = getattr(matplotlib.rcParams, "_get_backend_or_none", None)
+    chosen = get() if get is not None else os.environ.get("MPLBACKEND")
+    if chosen is None:
+        matplotlib.use("Agg")
+
+
+def plot_dice_vs_shots(
+    results: Mapping[str, Mapping[int, tuple[float, float, float]]],
+    path: str | os.PathLike[str],
+    title: str = "Dice vs. number of shots",
+) -> Path:
+    """Plot ``results[method][shots] = (mean, low, high)`` and write it atomically to ``path``.
+
+    The format follows the suffix (.png, .pdf or .svg). The figure is rendered to a
+    temporary file in the same folder and moved over ``path`` with ``os.replace``, so a
+    reader never sees a half-written file. Returns the path written.
+    """
+    path = Path(path)
+    fmt = _FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise ValueError(f"path must end in one of {sorted(_FORMATS)}, got {path.name!r}")
+    if not results or all(not series for series in results.values()):
+        raise ValueError("results is empty: nothing to plot")
+
+    _ensure_backend()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.0), dpi=150)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    all_shots: set[int] = set()
+    for method, series in results.items():
+        if not series:
+            continue
+        shots = sorted(series)
+        mean = [series[s][0] for s in shots]
+        low = [series[s][1] for s in shots]
+        high = [series[s][2] for s in shots]
+        (line,) = ax.plot(shots, mean, marker="o", label=str(method))
+        ax.fill_between(shots, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
+        all_shots.update(int(s) for s in shots)
+    ax.set_xticks(sorted(all_shots))
+    ax.set_xlabel("Number of shots (labelled cases)")
+    ax.set_ylabel("Dice")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fig.savefig(fh, format=fmt)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a figure is meant to be read by others
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path

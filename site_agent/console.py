@@ -1,0 +1,56 @@
+"""Terminal output shared by the site-agent commands: errors as one sentence, JSON for scripts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console(stderr=True)
+"""Human-facing output goes to stderr, so stdout stays clean for ``--json``."""
+
+EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, KeyError,
+                                                     PermissionError)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print one clear sentence and return the exit to raise."""
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def expected_errors() -> Iterator[None]:
+    """Turn expected errors into one sentence and exit code 2; anything else stays a bug."""
+    try:
+        yield
+    except EXPECTED_ERRORS as exc:
+        text = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise fail(str(text)) from None
+
+
+def emit_json(payload: Any) -> None:
+    """Write machine output to stdout."""
+    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def progress(transient: bool = False) -> Progress:
+    """A progress bar with counts, elapsed and remaining time, on stderr."""
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=transient,
+    )

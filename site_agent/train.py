@@ -1,0 +1,51 @@
+"""``site-agent train``: the lead institution trains the base model over several centers."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from models.config import METHODS
+from models.training.loop import TrainSettings
+from models.training.train import train_multicenter
+from site_agent.console import console, emit_json, expected_errors
+from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, choose_device
+from site_agent.training_ui import step_progress
+
+
+def train_command(
+    data: Annotated[list[Path], typer.Option("--data", help="A center's dataset folder; repeat per center.")],
+    out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
+    center: Annotated[list[str] | None, typer.Option(
+        "--center", help="Center code per --data, in order (default: each dataset.json's 'center').")] = None,
+    method: Annotated[str, typer.Option("--method", help=f"One of: {', '.join(METHODS)}.")] = "mome",
+    config: Annotated[str, typer.Option("--config", help="Registered model config, e.g. mome_ro.small.")] = "mome_ro.small",
+    steps: StepsOpt = None,
+    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
+    version: Annotated[str, typer.Option("--version", help="Version recorded in the manifest.")] = "1.0",
+    resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint beside --out.")] = False,
+    seed: SeedOpt = 0,
+    device: DeviceOpt = None,
+    overwrite: OverwriteOpt = False,
+    json_output: JsonOpt = False,
+) -> None:
+    """Train a model over several centers' data with center flags (Dice + CE loss, AdamW)."""
+    with expected_errors():
+        if method not in METHODS:
+            raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        settings = replace(TrainSettings(), seed=seed, lr=lr, **({"steps": steps} if steps else {}))
+        dev = choose_device(device, quiet=json_output)
+        with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
+            manifest, history = train_multicenter(
+                data, out, config_name=config, method=method, centers=center or [], settings=settings,
+                version=version, device=dev, resume=resume, overwrite=overwrite, on_step=on_step, on_case=on_case)
+    result = {"model": str(out), "version": manifest.version, "method": method, "centers": manifest.centers,
+              "best_val_dice": history.best_val_dice, "best_step": history.best_step, "steps": settings.steps}
+    if json_output:
+        emit_json(result)
+    else:
+        console.print(f"[green]saved {method} model {manifest.version} for centers {', '.join(manifest.centers)} "
+                      f"to {out}[/] (best validation Dice {history.best_val_dice})", highlight=False)

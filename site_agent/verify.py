@@ -1,0 +1,49 @@
+"""`site-agent verify`: check a local dataset folder against the contract before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from site_agent.console import console, emit_json, expected_errors
+
+__all__ = ["verify", "verify_command"]
+
+
+def verify(data: Path) -> dict[str, Any]:
+    """Verify ``data``; returns ``{"data", "cases", "ok", "problems": [{"case_id", "message"}]}``."""
+    from models.data.dataset import DatasetError, load_dataset
+    from models.data.verify import verify_dataset
+
+    data = Path(data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"data folder {data} does not exist")
+    problems = verify_dataset(data)
+    try:
+        cases = len(load_dataset(data).cases)
+    except DatasetError:
+        cases = 0
+    return {"data": str(data.resolve()), "cases": cases, "ok": not problems,
+            "problems": [{"case_id": p.case_id, "message": p.message, "line": str(p)} for p in problems]}
+
+
+def verify_command(
+    data: Annotated[Path, typer.Option("--data", help="Dataset folder holding a dataset.json.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
+) -> None:
+    """Check every case of a dataset (files, NIfTI headers, geometry, labels, notes); exit 1 on problems."""
+    with expected_errors():
+        report = verify(data)
+    if json_output:
+        emit_json(report)
+    else:
+        for problem in report["problems"]:
+            typer.echo(problem["line"])
+        if report["ok"]:
+            console.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]", highlight=False)
+        else:
+            console.print(f"[red]{len(report['problems'])} problem(s) in {report['data']}[/]", highlight=False)
+    if not report["ok"]:
+        raise typer.Exit(1)

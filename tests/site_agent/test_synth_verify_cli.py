@@ -1,0 +1,72 @@
+"""`synth` and `verify` commands through Typer's test runner (registered on a local app)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from typer.testing import CliRunner
+
+from site_agent.synth import synth_command
+from site_agent.verify import verify_command
+
+
+def _app() -> typer.Typer:
+    app = typer.Typer()
+    app.command("synth")(synth_command)
+    app.command("verify")(verify_command)
+    return app
+
+
+def _runner() -> CliRunner:
+    try:
+        return CliRunner(mix_stderr=False)
+    except TypeError:  # newer Click keeps stderr apart already
+        return CliRunner()
+
+
+def test_synth_then_verify_clean(tmp_path: Path) -> None:
+    runner, out = _runner(), tmp_path / "E"
+
+    made = runner.invoke(_app(), ["synth", "--center", "E", "--cases", "2", "--out", str(out), "--seed", "4",
+                                  "--scale", "0.25", "--json"])
+    checked = runner.invoke(_app(), ["verify", "--data", str(out), "--json"])
+
+    assert made.exit_code == 0, made.output
+    summary = json.loads(made.stdout)
+    assert summary["center"] == "E" and summary["cases"] == 2 and Path(summary["out"]) == out.resolve()
+    assert checked.exit_code == 0, checked.output
+    assert json.loads(checked.stdout)["ok"] is True
+
+
+def test_verify_reports_problems_one_line_each_and_exits_1(tmp_path: Path) -> None:
+    runner, out = _runner(), tmp_path / "E"
+    runner.invoke(_app(), ["synth", "--center", "E", "--cases", "2", "--out", str(out), "--scale", "0.25"])
+    doc = json.loads((out / "dataset.json").read_text())
+    doc["training"][0]["clinical"] = "<Grade> x"
+    (out / doc["training"][1]["label"]).unlink()
+    (out / "dataset.json").write_text(json.dumps(doc))
+
+    result = runner.invoke(_app(), ["verify", "--data", str(out)])
+
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("case e001:") and "clinical note lacks <Stage>" in lines[0]
+    assert lines[1].startswith("case e002:") and "does not exist" in lines[1]
+
+
+def test_expected_errors_are_one_sentence_exit_2(tmp_path: Path) -> None:
+    runner = _runner()
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+
+    unknown = runner.invoke(_app(), ["synth", "--center", "Q", "--out", str(tmp_path / "q")])
+    occupied = runner.invoke(_app(), ["synth", "--center", "A", "--out", str(tmp_path / "full"), "--scale", "0.2"])
+    missing = runner.invoke(_app(), ["verify", "--data", str(tmp_path / "nowhere")])
+
+    for result, needle in ((unknown, "no center preset 'Q'"), (occupied, "not empty"), (missing, "does not exist")):
+        assert result.exit_code == 2
+        assert needle in " ".join(result.stderr.split()) and "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "q").exists()
