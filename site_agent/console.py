@@ -28,7 +28,7 @@ EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundErro
 
 def fail(message: str, code: int = 2) -> typer.Exit:
     """Print one clear sentence and return the exit to raise."""
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -1,0 +1,163 @@
+"""Closed-center benchmark: seed 000 Tables 1-3 in shape, on synthetic centers A-E.
+
+Train on A plus few-shot B and C with each method; zero-shot router selection on D and E
+(timed against running full inference once per router); 1-, 2- and 3-shot fine-tuning on D
+and E for vision_only, multimodal and mome, scored on held-out cases with bootstrap CIs.
+
+    python benchmarks/closed_center/run.py [--config mome_ro.small] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent.parent))
+
+from benchmarks.machine import machine_info  # noqa: E402
+from models.data.synthetic.generator import generate_center  # noqa: E402
+from models.evaluation.plots import plot_dice_vs_shots  # noqa: E402
+from models.text import shared_text_encoder  # noqa: E402
+from models.training.evaluate import evaluate_samples  # noqa: E402
+from models.training.finetune import FINETUNE_DEFAULTS, finetune_center  # noqa: E402
+from models.training.loop import TrainSettings  # noqa: E402
+from models.training.samples import load_samples  # noqa: E402
+from models.training.select_router import rank_routers  # noqa: E402
+from models.training.train import train_multicenter  # noqa: E402
+from models.data.dataset import load_dataset  # noqa: E402
+from models.weights import load_model_dir  # noqa: E402
+
+TRAIN_CASES = {"A": 16, "B": 4, "C": 4}   # A in full, B and C few-shot (+1 validation case)
+POOL_CASES = 6                           # D/E local pool the shots and the validation case come from
+TEST_CASES = {"A": 6, "B": 6, "C": 6, "D": 8, "E": 8}
+
+
+def make_data(work: Path, scale: float, seed: int) -> None:
+    for code, n in TRAIN_CASES.items():
+        generate_center(code, n, work / "train" / code, seed=seed, scale=scale, overwrite=True)
+    for code in "DE":
+        generate_center(code, POOL_CASES, work / "pool" / code, seed=seed, scale=scale, overwrite=True)
+    for code, n in TEST_CASES.items():
+        generate_center(code, n, work / "test" / code, seed=seed + 1000, scale=scale, overwrite=True)
+
+
+def test_samples(work: Path, spec, center: str):
+    return load_samples(load_dataset(work / "test" / center).training, spec.contract, center=center)
+
+
+def summary(report) -> dict:
+    out = {m: getattr(report, m).model_dump() for m in ("dice", "iou", "hd95_mm")}
+    out["gpr_pred"] = report.gpr_pred.model_dump() if report.gpr_pred else None
+    out["gpr_true"] = report.gpr_true.model_dump() if report.gpr_true else None
+    return out
+
+
+def evaluate(model_dir: Path, work: Path, center: str, router: str) -> dict:
+    model, spec, manifest = load_model_dir(model_dir)
+    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    router = router if model.method == "mome" else (model.routers[0] if model.routers else center)
+    return summary(evaluate_samples(model, spec, enc, test_samples(work, spec, center), router=router,
+                                    model_version=manifest.version))
+
+
+def timed_finetune_cli(base: Path, work: Path, out: Path, center: str, init: str, steps: int) -> dict:
+    """3-shot fine-tuning through the CLI in a fresh process: wall time and peak memory."""
+    start = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([sys.executable, "-m", "site_agent", "finetune", "--center", center, "--model", str(base),
+                    "--data", str(work / "pool" / center), "--out", str(out), "--shots", "3", "--init-router", init,
+                    "--steps", str(steps), "--overwrite", "--json"], check=True, capture_output=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"seconds": time.perf_counter() - start, "peak_rss_mib": max(peak, before) / 1024, "steps": steps}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", default="mome_ro.small")
+    ap.add_argument("--train-steps", type=int, default=300)
+    ap.add_argument("--finetune-steps", type=int, default=100)
+    ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--methods", default="mome,multimodal,vision_only,vanilla_moe,text_prompt")
+    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--quick", action="store_true", help="tiny config and few steps: checks the script runs")
+    args = ap.parse_args()
+    if args.quick:
+        args.config, args.train_steps, args.finetune_steps, args.scale = "mome_ro.tiny", 20, 10, 0.6
+    methods = args.methods.split(",")
+    results: dict = {"machine": machine_info(), "args": {k: str(v) for k, v in vars(args).items()}, "seconds": {}}
+    t0 = time.perf_counter()
+    make_data(args.work, args.scale, args.seed)
+    results["seconds"]["data"] = time.perf_counter() - t0
+
+    # Table 1: multicenter training, evaluated on held-out A, B, C with each center's router.
+    results["table1"] = {}
+    for method in methods:
+        t0 = time.perf_counter()
+        train_multicenter([args.work / "train" / c for c in TRAIN_CASES], args.work / "models" / method,
+                          config_name=args.config, method=method, overwrite=True,
+                          settings=replace(TrainSettings(), steps=args.train_steps, seed=args.seed))
+        results["seconds"][f"train_{method}"] = time.perf_counter() - t0
+        results["table1"][method] = {c: evaluate(args.work / "models" / method, args.work, c, c) for c in TRAIN_CASES}
+        print(f"trained {method}", json.dumps({c: round(v["dice"]["mean"], 3)
+                                               for c, v in results["table1"][method].items()}), flush=True)
+
+    # Zero-shot router selection on D and E: shared encoder vs one full inference per router.
+    base = args.work / "models" / "mome"
+    model, spec, _ = load_model_dir(base)
+    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    results["zero_shot"] = {}
+    for center in "DE":
+        samples = load_samples(load_dataset(args.work / "pool" / center).training[:3], spec.contract, center=center)
+        rank_routers(model, spec, enc, samples[:1])  # warm-up
+        shared = rank_routers(model, spec, enc, samples, shared_encoder=True)
+        naive = rank_routers(model, spec, enc, samples, shared_encoder=False)
+        results["zero_shot"][center] = {
+            "ranking": [{"router": s.router, "dice": s.mean_dice} for s in shared.scores],
+            "seconds_shared_encoder": shared.seconds, "seconds_per_router_inference": naive.seconds,
+            "speedup": naive.seconds / shared.seconds,
+            "test_dice_by_router": {r: evaluate(base, args.work, center, r)["dice"]["mean"] for r in model.routers},
+        }
+        print(f"zero-shot {center}", [(s.router, round(s.mean_dice, 3)) for s in shared.scores],
+              f"speedup {naive.seconds / shared.seconds:.2f}x", flush=True)
+
+    # Table 2: 1-3 shot fine-tuning on D and E.
+    results["table2"] = {}
+    for center in "DE":
+        init = results["zero_shot"][center]["ranking"][0]["router"]
+        results["table2"][center] = {}
+        for method in [m for m in ("vision_only", "multimodal", "mome") if m in methods]:
+            results["table2"][center][method] = {}
+            for shots in (1, 2, 3):
+                out = args.work / "ft" / f"{center}-{method}-{shots}"
+                t0 = time.perf_counter()
+                ft = finetune_center(args.work / "models" / method, args.work / "pool" / center, out, center=center,
+                                     shots=shots, init_router=init if method == "mome" else None, overwrite=True,
+                                     settings=replace(FINETUNE_DEFAULTS, steps=args.finetune_steps, seed=args.seed))
+                row = evaluate(out, args.work, center, center)
+                row.update(seconds=time.perf_counter() - t0, shots_used=ft.shots, val_dice_before=ft.val_dice_before,
+                           val_dice_after=ft.val_dice_after)
+                results["table2"][center][method][str(shots)] = row
+                print(f"finetune {center} {method} {shots}-shot dice {row['dice']['mean']:.3f}", flush=True)
+        series = {m: {int(k): (v["dice"]["mean"], v["dice"]["ci_low"], v["dice"]["ci_high"])
+                      for k, v in rows.items()} for m, rows in results["table2"][center].items()}
+        plot_dice_vs_shots(series, HERE / f"dice_vs_shots_{center}.png", title=f"Closed center {center}")
+
+    if "mome" in methods:
+        init = results["zero_shot"]["D"]["ranking"][0]["router"]
+        results["finetune_3shot_cli"] = timed_finetune_cli(base, args.work, args.work / "ft" / "cli-D", "D", init,
+                                                           args.finetune_steps)
+    name = "results_quick.json" if args.quick else "results.json"
+    (HERE / name).write_text(json.dumps(results, indent=2))
+    print(f"wrote {HERE / name}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""Machine description recorded with every benchmark result."""
+
+from __future__ import annotations
+
+import os
+import platform
+
+import torch
+
+
+def machine_info() -> dict:
+    return {
+        "cpu": platform.processor() or platform.machine(),
+        "cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }

@@ -1,0 +1,1 @@
+"""REST API: dependencies and one thin route module per resource."""

@@ -1,0 +1,52 @@
+"""``create_app(settings)``: the FastAPI application; nothing is created at import time."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from hub import __version__
+from hub.api import problems, routes_admin, routes_advice, routes_info, routes_routers, routes_versions
+from hub.context import build_context
+from hub.services.metrics import Metrics
+from hub.settings import HubSettings
+
+
+class MetricsMiddleware:
+    """Count requests per route template and status (pure ASGI, no body buffering)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start, status = time.perf_counter(), 500
+
+        async def _send(message: dict) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, _send)
+        finally:
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - start)
+
+
+def create_app(settings: HubSettings | None = None) -> FastAPI:
+    """Migrate, load the signing key and wire every route for ``settings`` (default: environment)."""
+    settings = settings or HubSettings()
+    ctx = build_context(settings)
+    app = FastAPI(title="MoME Hub", version=__version__,
+                  description="Model versions, center routers, validated pushes and router recommendations.")
+    app.state.hub = ctx
+    problems.install(app)
+    for module in (routes_info, routes_versions, routes_routers, routes_advice, routes_admin):
+        app.include_router(module.router)
+    app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
+    return app

@@ -1,0 +1,1 @@
+"""Service functions: the hub's logic, callable without HTTP or the CLI."""

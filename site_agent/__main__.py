@@ -1,0 +1,5 @@
+"""``python -m site_agent`` runs the site-agent CLI."""
+
+from site_agent.cli import app
+
+app()
