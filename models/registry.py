@@ -106,8 +106,11 @@ def _register_builtin() -> None:
     ))
     register(ModelSpec(
         name="mome_ro.small", family="mome_ro", description="CPU-sized: minutes of few-shot fine-tuning",
+        # Alignment + MoME on levels 1-3: on CPU, attention over the 36k tokens of the full-resolution
+        # level alone costs about as much as the whole U-Net (benchmarks/inference_overhead).
         architecture=dict(channels=(16, 32, 64, 128), strides=(2, 2, 2), num_res_units=2, num_prompt_tokens=8,
-                          attention_heads=2, num_experts=8, top_k=2, expert_hidden_ratio=2, **text),
+                          attention_heads=2, num_experts=8, top_k=2, expert_hidden_ratio=2, fused_levels=(1, 2, 3),
+                          **text),
         contract=PreprocessingContract(spacing=(2.0, 2.0, 3.0), patch_size=(96, 96, 32)),
     ))
     register(ModelSpec(

@@ -52,7 +52,8 @@ def save_model_dir(
             for name, t in tensors_of_group.items():
                 tensors[name] = TensorSpec(group=group, file=fname, shape=list(t.shape), dtype=DTYPE_NAMES[t.dtype])
         manifest = ModelManifest(
-            family=spec.family, config_name=spec.name, config=spec.to_config(method=model.method, centers=model.centers),
+            family=spec.family, config_name=spec.name,
+            config=spec.to_config(method=model.method, centers=model.centers),
             version=version, method=model.method, centers=model.routers or list(model.centers), files=files,
             tensors=tensors, lineage=lineage or Lineage(),
         )

@@ -10,7 +10,9 @@ from models.registry import ModelSpec
 from models.training.samples import Sample, load_samples
 
 
-def site_cases(data: Path, *, labelled: bool = True, exclude: Sequence[str] = (), limit: int | None = None) -> list[Case]:
+def site_cases(
+    data: Path, *, labelled: bool = True, exclude: Sequence[str] = (), limit: int | None = None
+) -> list[Case]:
     """The dataset's cases (training then test), minus ``exclude``, at most ``limit``."""
     ds = load_dataset(data)
     cases = [c for c in ds.cases if (c.label is not None or not labelled) and c.case_id not in set(exclude)]

@@ -20,7 +20,9 @@ from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, choose_device
 def predict_command(
     model: ModelOpt,
     out: Annotated[Path, typer.Option("--out", help="Folder for the predicted masks (<case>.nii.gz).")],
-    router: Annotated[str | None, typer.Option("--router", help="Router (center code); default: the model's own.")] = None,
+    router: Annotated[
+        str | None, typer.Option("--router", help="Router (center code); default: the model's own.")
+    ] = None,
     data: Annotated[Path | None, typer.Option("--data", help="Dataset folder: predict every case in it.")] = None,
     image: Annotated[Path | None, typer.Option("--image", help="A single CT NIfTI to predict.")] = None,
     note: Annotated[str | None, typer.Option("--note", help="The clinical note of --image (seed format).")] = None,

@@ -22,7 +22,9 @@ def train_command(
     center: Annotated[list[str] | None, typer.Option(
         "--center", help="Center code per --data, in order (default: each dataset.json's 'center').")] = None,
     method: Annotated[str, typer.Option("--method", help=f"One of: {', '.join(METHODS)}.")] = "mome",
-    config: Annotated[str, typer.Option("--config", help="Registered model config, e.g. mome_ro.small.")] = "mome_ro.small",
+    config: Annotated[
+        str, typer.Option("--config", help="Registered model config, e.g. mome_ro.small.")
+    ] = "mome_ro.small",
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
     version: Annotated[str, typer.Option("--version", help="Version recorded in the manifest.")] = "1.0",

@@ -22,6 +22,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent.parent))
 
 from benchmarks.machine import machine_info  # noqa: E402
+from models.data.dataset import load_dataset  # noqa: E402
 from models.data.synthetic.generator import generate_center  # noqa: E402
 from models.evaluation.plots import plot_dice_vs_shots  # noqa: E402
 from models.text import shared_text_encoder  # noqa: E402
@@ -31,7 +32,6 @@ from models.training.loop import TrainSettings  # noqa: E402
 from models.training.samples import load_samples  # noqa: E402
 from models.training.select_router import rank_routers  # noqa: E402
 from models.training.train import train_multicenter  # noqa: E402
-from models.data.dataset import load_dataset  # noqa: E402
 from models.weights import load_model_dir  # noqa: E402
 
 TRAIN_CASES = {"A": 16, "B": 4, "C": 4}   # A in full, B and C few-shot (+1 validation case)
@@ -87,6 +87,9 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", default="mome,multimodal,vision_only,vanilla_moe,text_prompt")
     ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--reuse-models", action="store_true", help="skip training where work/models/<method> exists")
+    ap.add_argument("--table1-only", action="store_true", help="train and score only (the ablation of Table 3)")
+    ap.add_argument("--out", type=Path, default=None, help="results file (default: results.json here)")
     ap.add_argument("--quick", action="store_true", help="tiny config and few steps: checks the script runs")
     args = ap.parse_args()
     if args.quick:
@@ -101,13 +104,20 @@ def main() -> None:
     results["table1"] = {}
     for method in methods:
         t0 = time.perf_counter()
-        train_multicenter([args.work / "train" / c for c in TRAIN_CASES], args.work / "models" / method,
-                          config_name=args.config, method=method, overwrite=True,
-                          settings=replace(TrainSettings(), steps=args.train_steps, seed=args.seed))
+        if not (args.reuse_models and (args.work / "models" / method / "manifest.json").is_file()):
+            train_multicenter([args.work / "train" / c for c in TRAIN_CASES], args.work / "models" / method,
+                              config_name=args.config, method=method, overwrite=True,
+                              settings=replace(TrainSettings(), steps=args.train_steps, seed=args.seed))
         results["seconds"][f"train_{method}"] = time.perf_counter() - t0
         results["table1"][method] = {c: evaluate(args.work / "models" / method, args.work, c, c) for c in TRAIN_CASES}
         print(f"trained {method}", json.dumps({c: round(v["dice"]["mean"], 3)
                                                for c, v in results["table1"][method].items()}), flush=True)
+
+    out_file = args.out or HERE / ("results_quick.json" if args.quick else "results.json")
+    if args.table1_only:
+        out_file.write_text(json.dumps(results, indent=2))
+        print(f"wrote {out_file}")
+        return
 
     # Zero-shot router selection on D and E: shared encoder vs one full inference per router.
     base = args.work / "models" / "mome"
@@ -150,13 +160,12 @@ def main() -> None:
                       for k, v in rows.items()} for m, rows in results["table2"][center].items()}
         plot_dice_vs_shots(series, HERE / f"dice_vs_shots_{center}.png", title=f"Closed center {center}")
 
-    if "mome" in methods:
+    if "mome" in methods:  # the target: 3-shot fine-tuning of the config in minutes on this machine
         init = results["zero_shot"]["D"]["ranking"][0]["router"]
         results["finetune_3shot_cli"] = timed_finetune_cli(base, args.work, args.work / "ft" / "cli-D", "D", init,
                                                            args.finetune_steps)
-    name = "results_quick.json" if args.quick else "results.json"
-    (HERE / name).write_text(json.dumps(results, indent=2))
-    print(f"wrote {HERE / name}")
+    out_file.write_text(json.dumps(results, indent=2))
+    print(f"wrote {out_file}")
 
 
 if __name__ == "__main__":

@@ -135,27 +135,37 @@ class MomeRoNet(nn.Module):
         """Encoder features of every level; independent of the router and the note."""
         return self.encoder(image)
 
-    def fuse_and_decode(
-        self, feats: list[Tensor], text: Tensor | None, text_mask: Tensor | None, centers: Sequence[str]
-    ) -> tuple[Tensor, Tensor]:
-        """Align, route and decode precomputed encoder features; returns (logits, aux loss)."""
-        aux = feats[0].new_zeros(())
+    def align(self, feats: list[Tensor], text: Tensor | None, text_mask: Tensor | None) -> list[Tensor]:
+        """Align each fused level with the note (prompts + token embeddings); router-independent."""
         if not self.uses_text:
-            return self.decoder(feats), aux
+            return feats
         if text is None or text_mask is None:
             raise ValueError(f"method {self.method!r} needs note embeddings (text, text_mask)")
         b = feats[0].shape[0]
         tokens = torch.cat([self.prompt.expand(b, -1, -1).to(text.dtype), text], dim=1)
         mask = torch.cat([text_mask.new_ones(b, self.prompt.shape[0]), text_mask.bool()], dim=1)
-        keys = [self.gate_key(c) for c in centers]
-        fused = list(feats)
+        aligned = list(feats)
         for lv in self.fused_levels:
-            f = self.alignment[str(lv)](feats[lv], tokens, mask)
-            if self.has_experts:
-                f, loss = self.mome[str(lv)](f, keys)
-                aux = aux + loss
-            fused[lv] = f
-        return self.decoder(fused), aux
+            aligned[lv] = self.alignment[str(lv)](feats[lv], tokens, mask)
+        return aligned
+
+    def route_and_decode(self, aligned: list[Tensor], centers: Sequence[str]) -> tuple[Tensor, Tensor]:
+        """Apply each level's MoME with the centers' routers, then decode; returns (logits, aux loss)."""
+        aux = aligned[0].new_zeros(())
+        if not self.has_experts:
+            return self.decoder(aligned), aux
+        keys = [self.gate_key(c) for c in centers]
+        routed = list(aligned)
+        for lv in self.fused_levels:
+            routed[lv], loss = self.mome[str(lv)](aligned[lv], keys)
+            aux = aux + loss
+        return self.decoder(routed), aux
+
+    def fuse_and_decode(
+        self, feats: list[Tensor], text: Tensor | None, text_mask: Tensor | None, centers: Sequence[str]
+    ) -> tuple[Tensor, Tensor]:
+        """Align, route and decode precomputed encoder features; returns (logits, aux loss)."""
+        return self.route_and_decode(self.align(feats, text, text_mask), centers)
 
     def forward_with_aux(
         self, image: Tensor, text: Tensor | None, text_mask: Tensor | None, centers: Sequence[str]

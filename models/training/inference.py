@@ -16,15 +16,15 @@ def predict_logits_per_router(
     model: MomeRoNet, image: Tensor, text: Tensor | None, text_mask: Tensor | None, routers: Sequence[str],
     patch_size: Sequence[int], *, overlap: float = 0.25, sw_batch_size: int = 1,
 ) -> dict[str, Tensor]:
-    """Logits for every router at once: the encoder runs once per window, not once per router
-    (its output does not depend on the router; seed 000, Methods iv)."""
+    """Logits for every router at once: the encoder and the text alignment run once per window,
+    not once per router (neither depends on the router; seed 000, Methods iv)."""
 
     def predictor(window: Tensor) -> tuple[Tensor, ...]:
         n = window.shape[0]
-        feats = model.encode(window)
         t = None if text is None else text.expand(n, -1, -1)
         m = None if text_mask is None else text_mask.expand(n, -1)
-        return tuple(model.fuse_and_decode(feats, t, m, [r] * n)[0] for r in routers)
+        aligned = model.align(model.encode(window), t, m)
+        return tuple(model.route_and_decode(aligned, [r] * n)[0] for r in routers)
 
     outs = sliding_window_inference(image, tuple(patch_size), sw_batch_size, predictor, overlap=overlap,
                                     mode="gaussian")

@@ -14,7 +14,7 @@ from models.data.dataset import Case, Dataset, load_dataset
 from models.registry import create_model
 from models.text import shared_text_encoder
 from models.training.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
-from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training
+from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training, seed_everything
 from models.training.samples import Sample, load_samples
 from models.weights import save_model_dir
 from protocols import Lineage, ModelManifest
@@ -76,6 +76,7 @@ def train_multicenter(
     if out_dir.exists() and (out_dir / "manifest.json").exists() and not overwrite:
         raise FileExistsError(f"{out_dir} already holds a model; choose another --out or pass --overwrite")
     splits = plan_centers(data_dirs, list(centers), seed=settings.seed)
+    seed_everything(settings.seed)  # the initial weights too, not only the batches
     model, spec = create_model(config_name, method=method, centers=[s.center for s in splits])
     model.to(device)
     train: list[Sample] = []
