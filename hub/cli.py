@@ -13,6 +13,7 @@ from hub import __version__
 from hub.cli_admin import centers_app, operators_app, sites_app
 from hub.cli_support import DataDirOpt, DbOpt, JsonOpt, context, emit, handle_errors, settings_from
 from hub.db.models import Center, ModelVersion, Router
+from hub.federation.cli import federate_command
 from hub.services import audit as audit_service
 from hub.services import registry
 from hub.services.publish import publish as publish_service
@@ -27,6 +28,7 @@ routers_app = typer.Typer(help="Center routers.", no_args_is_help=True)
 for name, sub in (("db", db_app), ("versions", versions_app), ("routers", routers_app), ("sites", sites_app),
                   ("operators", operators_app), ("centers", centers_app)):
     app.add_typer(sub, name=name)
+app.command("federate")(federate_command)
 
 
 def _version(value: bool) -> None:
