@@ -8,9 +8,15 @@ from typing import Annotated
 import typer
 
 from site_agent.demo import demo_command
+from site_agent.doctor import doctor_command
 from site_agent.evaluate import evaluate_command
+from site_agent.federate import federate_command
 from site_agent.finetune import finetune_command
+from site_agent.fingerprint import fingerprint_command
+from site_agent.init import init_command
 from site_agent.predict import predict_command
+from site_agent.pull import pull_command
+from site_agent.push import push_command
 from site_agent.select_router import select_router_command
 from site_agent.synth import synth_command
 from site_agent.train import train_command
@@ -54,3 +60,9 @@ app.command("finetune")(finetune_command)
 app.command("evaluate")(evaluate_command)
 app.command("predict")(predict_command)
 app.command("demo")(demo_command)
+app.command("federate")(federate_command)
+app.command("init")(init_command)
+app.command("doctor")(doctor_command)
+app.command("pull")(pull_command)
+app.command("fingerprint")(fingerprint_command)
+app.command("push")(push_command)

@@ -1,17 +1,26 @@
-"""``site-agent finetune``: closed-center few-shot fine-tuning of the site's own router."""
+"""``site-agent finetune``: closed-center few-shot fine-tuning of the site's own router.
+
+With ``--model`` it fine-tunes that model folder (as before). Without it, against the hub of the
+site config: pull the newest published version if needed, start from the best router of the
+local zero-shot ranking (else the hub's recommendation), fine-tune, evaluate the starting and
+the new router on the held-out local cases, and with ``--push`` push the update.
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
 from models.training.finetune import FINETUNE_DEFAULTS, FinetuneResult, finetune_center
+from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, OverwriteOpt, SeedOpt, StepsOpt, choose_device
+from site_agent.finetune_hub import evaluate_before_after, prepare_from_hub, push_after
+from site_agent.options import DataOpt, DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, choose_device
 from site_agent.training_ui import step_progress
 
 
@@ -23,16 +32,24 @@ def summary(result: FinetuneResult, out: Path) -> dict:
 
 def finetune_command(
     center: Annotated[str, typer.Option("--center", help="This site's center code, e.g. D.")],
-    model: ModelOpt,
     data: DataOpt,
-    out: Annotated[Path, typer.Option("--out", help="Model directory to write the fine-tuned model to.")],
-    shots: Annotated[int, typer.Option("--shots", min=1, max=20, help="Labelled local cases to train on (seed: 1-3).")] = 3,
+    model: Annotated[Path | None, typer.Option(
+        "--model", help="Model directory to start from; default: the newest published version of the site's hub "
+                        "(pulled if needed).")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Model directory to write the fine-tuned model to; default with a site config: "
+                      "WORKDIR/finetuned/<version>+<center>-<time>.")] = None,
+    shots: Annotated[int, typer.Option("--shots", min=1, max=20,
+                                       help="Labelled local cases to train on (seed: 1-3).")] = 3,
     init_router: Annotated[str | None, typer.Option(
-        "--init-router", help="Router to start from (default: the model's first; see select-router).")] = None,
+        "--init-router", help="Router to start from (default with --model: the model's first; without: the local "
+                              "zero-shot best, else the hub's recommendation).")] = None,
     shot_ids: Annotated[list[str] | None, typer.Option(
         "--case", help="Use these case ids as shots instead of drawing by PSA cluster; repeatable.")] = None,
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = FINETUNE_DEFAULTS.lr,
+    push: Annotated[bool, typer.Option("--push", help="Push experts + router.<center> to the hub afterwards.")] = False,
+    workdir: WorkdirOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
     overwrite: OverwriteOpt = False,
@@ -41,17 +58,38 @@ def finetune_command(
     """Fine-tune a new router for CENTER from a few local cases; the image encoder stays frozen.
 
     Shots are drawn across PSA clusters as in the seed paper; one more case validates; the
-    remaining labelled cases are left for `site-agent evaluate`.
+    remaining labelled cases are held out and score the starting and the new router.
     """
+    extra: dict[str, Any] = {}
     with expected_errors():
+        wd = resolve_workdir(workdir)
+        config = find_config(wd)
+        if (push or model is None) and config is None:
+            raise ValueError(f"give --model and --out, or enrol the site first (`site-agent init`; no config in {wd})")
+        if push and config is not None and config.center != center:
+            raise ValueError(f"this site is enrolled for center {config.center}, not {center}; it may push only "
+                             f"router.{config.center}")
         settings = replace(FINETUNE_DEFAULTS, seed=seed, lr=lr, **({"steps": steps} if steps else {}))
         dev = choose_device(device, quiet=json_output)
-        with step_progress(settings.steps, label=f"fine-tuning router {center}", quiet=json_output) as (on_step, on_case):
+        if model is None and config is not None:
+            model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
+                                                                  quiet=json_output)
+        if out is None:
+            if config is None:
+                raise ValueError("give --out DIR (no site config to place the model in)")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            out = wd / "finetuned" / f"{model.name}+{center}-{stamp}"
+        label = f"fine-tuning router {center}"
+        with step_progress(settings.steps, label=label, quiet=json_output) as (on_step, on_case):
             result = finetune_center(model, data, out, center=center, shots=shots, init_router=init_router,
                                      shot_ids=shot_ids or [], settings=settings, device=dev, overwrite=overwrite,
                                      on_step=on_step, on_case=on_case)
+        if result.held_out:
+            extra["evaluation"] = evaluate_before_after(model, out, data, result, center=center, device=dev)
+        if push and config is not None:
+            extra["push"] = push_after(config, wd, out)
     if json_output:
-        emit_json(summary(result, out))
+        emit_json(summary(result, out) | extra)
         return
     table = Table(title=f"router {center} (from {result.init_router or 'no router'})")
     for col in ("shots", "validation case", "val Dice before", "val Dice after"):
@@ -60,5 +98,21 @@ def finetune_command(
     table.add_row(", ".join(result.shots), result.val_case or "-", fmt(result.val_dice_before),
                   fmt(result.val_dice_after))
     console.print(table)
-    console.print(f"[green]saved {result.manifest.version} to {out}[/]; evaluate on the {len(result.held_out)} "
-                  "held-out cases with `site-agent evaluate`", highlight=False)
+    if "start" in extra:
+        console.print(f"starting router {result.init_router}: {extra['start']}", highlight=False)
+    if "evaluation" in extra:
+        ev = extra["evaluation"]
+        t = Table(title=f"held-out local cases ({ev['cases']}): before and after")
+        for col in ("", "router", "mean Dice [95% CI]"):
+            t.add_column(col)
+        for label, key in (("before (starting router)", "before"), ("after (fine-tuned)", "after")):
+            d = ev[key]
+            t.add_row(label, d["router"], f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]")
+        console.print(t)
+    console.print(f"[green]saved {result.manifest.version} to {out}[/]", highlight=False)
+    if "push" in extra:
+        p = extra["push"]
+        console.print(f"[green]pushed[/] {p['payload_bytes']:,} bytes ({p['percent_of_model']:.2f}% of the model): "
+                      f"router {p['router_id']} at the hub; receipt in {p['receipt_file']}", highlight=False)
+    elif not result.held_out:
+        console.print("no labelled case is left over to evaluate on", highlight=False)
