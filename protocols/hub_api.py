@@ -66,6 +66,14 @@ class HubInfo(StrictModel):
     signing: SigningKeyInfo
 
 
+class WhoAmI(StrictModel):
+    """The caller a token stands for: its scope and, for a site, its one center."""
+
+    scope: TokenScope
+    name: str
+    center: str | None = None
+
+
 class FileRef(StrictModel):
     sha256: Sha256
     size: int = Field(ge=0)

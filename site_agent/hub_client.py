@@ -22,6 +22,8 @@ from protocols.hub_api import (
     PushResult,
     RecommendationRequest,
     RecommendationResponse,
+    TokenScope,
+    WhoAmI,
     ZeroShotReport,
     ZeroShotReportAck,
 )
@@ -163,34 +165,14 @@ class HubClient:
                  "file": ("update.safetensors", data, "application/octet-stream")}
         return PushResult.model_validate_json(self._send("POST", f"{API_PREFIX}/routers", files=files).content)
 
-    def token_scope(self, center: str, version: str | None) -> str:
-        """'operator' or 'site:<CENTER>' (or 'site' when no published version allows the center probe).
+    def whoami(self) -> WhoAmI:
+        """The scope and center of this client's token (``GET /v1/whoami``)."""
+        return WhoAmI.model_validate_json(self._send("GET", f"{API_PREFIX}/whoami").content)
 
-        The hub has no who-am-i endpoint: ``GET /v1/sites`` tells operator from site tokens, and a
-        push that is refused before anything is read or stored (family ``site-agent-probe``) tells
-        whether the token's center is ``center`` (403 ``wrong_center``) or not.
-        """
-        try:
-            self._send("GET", f"{API_PREFIX}/sites")
-            return "operator"
-        except HubForbidden:
-            pass
-        if version is None:
-            return "site"
-        probe = RouterUpdateManifest(family="site-agent-probe", center=center, base_version=version, shots=0,
-                                     sample_count=0, sha256="0" * 64, size=1)
-        try:
-            self.push(probe, b"\0")
-        except HubForbidden as exc:
-            if exc.code == "wrong_center":
-                owner = str(exc).split("belongs to center ", 1)[-1].split(" ", 1)[0]
-                return f"site:{owner}"
-            raise
-        except HubRejected as exc:
-            if exc.code == "family_mismatch":
-                return f"site:{center}"
-            raise
-        raise HubRejected("the hub accepted a probe push it should have refused; check the hub version")
+    def token_scope(self) -> str:
+        """'operator' or 'site:<CENTER>' for this client's token."""
+        me = self.whoami()
+        return "operator" if me.scope is TokenScope.OPERATOR else f"site:{me.center}"
 
 
 def raise_for_problem(response: httpx.Response, url: str) -> None:

@@ -13,22 +13,18 @@ from protocols.groups import validate_center_code
 from protocols.version import PROTOCOL_VERSION
 from site_agent.config import TOKEN_ENV, SiteConfig, WorkdirOpt, config_path, resolve_workdir, save_config
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.hub_client import HubClient, HubClientError, HubRejected
+from site_agent.hub_client import HubClient, HubClientError
 from site_agent.options import JsonOpt
 from site_agent.trust import check_key, protocol_compatible
 
 
 def check_token_scope(client: HubClient, center: str) -> None:
     """The token must be a site token bound to ``center``; one sentence otherwise."""
-    try:
-        version: str | None = client.newest_published().version
-    except HubRejected:
-        version = None  # no published version yet: the center probe needs one
-    scope = client.token_scope(center, version)
+    scope = client.token_scope()
     if scope == "operator":
         raise ValueError("this is an operator token; a site agent needs a site token (`hub sites add --center "
                          f"{center}`)")
-    if scope.startswith("site:") and scope != f"site:{center}":
+    if scope != f"site:{center}":
         raise ValueError(f"this token is bound to center {scope[5:]}, not {center}; use --center {scope[5:]} or "
                          "ask the hub operator for a token of your center")
 

@@ -7,8 +7,8 @@ from sqlalchemy import text
 from starlette.responses import PlainTextResponse
 
 from hub import __version__
-from hub.api.deps import Ctx
-from protocols.hub_api import Health, HubInfo
+from hub.api.deps import Ctx, CurrentPrincipal
+from protocols.hub_api import Health, HubInfo, WhoAmI
 from protocols.version import PROTOCOL_VERSION
 
 router = APIRouter()
@@ -18,6 +18,12 @@ router = APIRouter()
 def hub_info(ctx: Ctx) -> HubInfo:
     """Protocol version and the public key every published manifest is signed with (no token needed)."""
     return HubInfo(protocol_version=PROTOCOL_VERSION, hub_version=__version__, signing=ctx.signer.info())
+
+
+@router.get("/v1/whoami", response_model=WhoAmI, tags=["info"])
+def whoami(principal: CurrentPrincipal) -> WhoAmI:
+    """Which scope (and, for a site, which center) the bearer token stands for; 401 if none is valid."""
+    return WhoAmI(scope=principal.scope, name=principal.name, center=principal.center)
 
 
 @router.get("/healthz", response_model=Health, tags=["info"])

@@ -63,3 +63,11 @@ def test_operator_enrols_site_over_rest_and_token_works(hub):
     audit = hub.client.get("/v1/audit", headers=hub.auth(hub.operator)).json()
     assert any(e["action"] == "site.add" and e["detail"]["center"] == "E" for e in audit)
     assert token not in str(audit)
+
+
+def test_whoami_names_scope_and_center_of_the_token(hub):
+    site = hub.client.get("/v1/whoami", headers=hub.auth(hub.site_d)).json()
+    assert (site["scope"], site["center"]) == ("site", "D")
+    operator = hub.client.get("/v1/whoami", headers=hub.auth(hub.operator)).json()
+    assert (operator["scope"], operator["center"]) == ("operator", None)
+    assert hub.client.get("/v1/whoami").status_code == 401
