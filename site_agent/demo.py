@@ -1,8 +1,10 @@
-"""``site-agent demo``: the whole closed-center story on synthetic data, locally, on embedded defaults.
+"""``site-agent demo``: the whole story on embedded defaults, on this machine.
 
-Generates centers A-C and a closed center D, trains a base model on A-C, ranks the routers
-zero-shot on D, fine-tunes D's own router from 3 cases, evaluates before and after on D's
-held-out cases, and reports how many bytes a push would send against the whole model.
+The lead institution trains a base model on synthetic centers A-C; a hub starts on
+loopback (SQLite, local folders) and publishes it; site D enrols, pulls, ranks the routers
+zero-shot on its own cases (reporting only per-router Dice), fine-tunes its own router from
+3 cases, and pushes only router + expert weights; a new site E asks for a recommendation.
+The hub is stopped at the end and its data folder is left for inspection.
 """
 
 from __future__ import annotations
@@ -16,70 +18,117 @@ import typer
 from rich.table import Table
 
 from models.data.synthetic.generator import generate_center
+from models.fsutil import atomic_write_bytes
 from models.text import shared_text_encoder
-from models.training.evaluate import evaluate_samples
 from models.training.finetune import FINETUNE_DEFAULTS, finetune_center
 from models.training.loop import TrainSettings
 from models.training.select_router import rank_routers
 from models.training.train import train_multicenter
-from models.weights import load_model_dir, manifest_bytes
+from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors
+from site_agent.finetune_hub import evaluate_before_after
+from site_agent.fingerprint import compute_fingerprint
+from site_agent.hub_client import HubClient
+from site_agent.init import init_site
 from site_agent.local_data import site_samples
+from site_agent.loopback_hub import LoopbackHub
 from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, choose_device
+from site_agent.pull import pull
+from site_agent.push import build_push, send_push
+from site_agent.report import exchange_with_hub, recommend_for, save_local_ranking
 from site_agent.training_ui import step_progress
 
-CENTERS = {"A": 8, "B": 4, "C": 4, "D": 8}
+CENTERS = {"A": 8, "B": 4, "C": 4, "D": 8, "E": 4}
 
 
-def push_bytes(model_dir: Path, center: str) -> dict[str, int]:
-    """Bytes of the whole model, of experts + router.<center>, and of the router alone."""
-    _, _, manifest = load_model_dir(model_dir)
-    sizes = {f.name: f.size for f in manifest.files}
-    router = sizes.get(f"router.{center}.safetensors", 0)
-    return {"model": manifest_bytes(manifest), "experts_and_router": router + sizes.get("experts.safetensors", 0),
-            "router_only": router}
+def synthesise(out: Path, *, scale: float, seed: int, overwrite: bool) -> dict[str, Path]:
+    """The five synthetic centers of the story, each in its own dataset folder."""
+    return {code: generate_center(code, n, out / "data" / code, seed=seed, scale=scale, overwrite=overwrite)
+            for code, n in CENTERS.items()}
+
+
+def publish_fingerprints(hub: LoopbackHub, data: dict[str, Path], centers: str) -> None:
+    """The lead institution publishes the aggregate fingerprints of its centers (used to rank their routers)."""
+    for code in centers:
+        path = hub.data_dir.parent / f"fingerprint-{code}.json"
+        atomic_write_bytes(path, compute_fingerprint(data[code]).fingerprint.model_dump_json().encode())
+        hub.cli("centers", "set-fingerprint", code, path)
 
 
 def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, scale: float, seed: int,
              device: str, overwrite: bool, quiet: bool) -> dict:
-    """Run every step and return the summary."""
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    for code, n in CENTERS.items():
-        generate_center(code, n, out / "data" / code, seed=seed, scale=scale, overwrite=overwrite)
-    timings["synthesise"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    with step_progress(train_steps, label="training base on A, B, C", quiet=quiet) as (on_step, on_case):
-        train_multicenter([out / "data" / c for c in "ABC"], out / "base", config_name=config,
+    """Run every step of the story and return the summary (see the module docstring)."""
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        seconds[name] = round(time.perf_counter() - clock, 1)
+        clock = time.perf_counter()
+
+    data = synthesise(out, scale=scale, seed=seed, overwrite=overwrite)
+    lap("synthesise")
+    with step_progress(train_steps, label="lead institution: training on A, B, C", quiet=quiet) as (on_step, on_case):
+        train_multicenter([data[c] for c in "ABC"], out / "base", config_name=config, version="1.0",
                           settings=replace(TrainSettings(), steps=train_steps, seed=seed), device=device,
                           overwrite=overwrite, on_step=on_step, on_case=on_case)
-    timings["train"] = time.perf_counter() - t0
-    model, spec, manifest = load_model_dir(out / "base", device=device)
-    encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
-    t0 = time.perf_counter()
-    samples = site_samples(out / "data" / "D", spec, center="D")
-    ranking = rank_routers(model, spec, encoder, samples[:3], device=device)
-    timings["select_router"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    settings = replace(FINETUNE_DEFAULTS, steps=finetune_steps, seed=seed)
-    with step_progress(finetune_steps, label="fine-tuning router D", quiet=quiet) as (on_step, on_case):
-        result = finetune_center(out / "base", out / "data" / "D", out / "site-D", center="D", shots=3,
-                                 init_router=ranking.best, settings=settings, device=device, overwrite=overwrite,
-                                 on_step=on_step, on_case=on_case)
-    timings["finetune"] = time.perf_counter() - t0
-    held_out = [s for s in samples if s.case_id in set(result.held_out)]
-    tuned, _, tuned_manifest = load_model_dir(out / "site-D", device=device)
-    before = evaluate_samples(model, spec, encoder, held_out, router=ranking.best, model_version=manifest.version,
-                              device=device)
-    after = evaluate_samples(tuned, spec, encoder, held_out, router="D", model_version=tuned_manifest.version,
-                             device=device)
+    lap("train")
+    (out / "hub-data").mkdir(parents=True, exist_ok=True)
+    with LoopbackHub(out / "hub-data") as hub:
+        hub.cli("publish", out / "base", "--version", "1.0", "--notes", "demo base model (A, B, C)")
+        publish_fingerprints(hub, data, "ABC")
+        token_d = hub.cli("sites", "add", "--center", "D", "--name", "demo site D")["token"]
+        token_e = hub.cli("sites", "add", "--center", "E", "--name", "demo site E")["token"]
+        lap("hub")
+        workdir = out / "site-D"
+        site = init_site(hub.url, "D", token_d, workdir, force=True)
+        pulled = pull(site, workdir)
+        model, spec, manifest = load_model_dir(Path(pulled.path), device=device)
+        encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+        ranking = rank_routers(model, spec, encoder, site_samples(data["D"], spec, center="D", limit=3),
+                               device=device)
+        save_local_ranking(workdir, manifest.version, data["D"], ranking)
+        exchange = exchange_with_hub(site, manifest.version, ranking, data["D"])
+        lap("select_router")
+        settings = replace(FINETUNE_DEFAULTS, steps=finetune_steps, seed=seed)
+        tuned_dir = workdir / "finetuned" / f"{manifest.version}+D"
+        with step_progress(finetune_steps, label="site D: fine-tuning router D", quiet=quiet) as (on_step, on_case):
+            result = finetune_center(Path(pulled.path), data["D"], tuned_dir, center="D", shots=3,
+                                     init_router=ranking.best, settings=settings, device=device, overwrite=True,
+                                     on_step=on_step, on_case=on_case)
+        lap("finetune")
+        before_after = evaluate_before_after(Path(pulled.path), tuned_dir, data["D"], result, center="D",
+                                             device=device)
+        lap("evaluate")
+        plan = build_push(tuned_dir, "D")
+        router_only = build_push(tuned_dir, "D", router_only=True)
+        pushed, receipt = send_push(site, workdir, plan)
+        with HubClient(hub.url, token_e) as client_e:
+            advice = recommend_for(client_e, data["E"], manifest.version)
+        lap("push_and_recommend")
+        routers = hub.cli("routers", "list")
     return {
-        "out": str(out), "config": config, "device": device,
+        "out": str(out), "config": config, "device": device, "hub_data": str(out / "hub-data"),
         "zero_shot": [{"router": s.router, "dice": s.mean_dice} for s in ranking.scores],
-        "init_router": ranking.best, "shots": result.shots, "held_out_cases": len(held_out),
-        "dice_zero_shot": before.dice.model_dump(), "dice_finetuned": after.dice.model_dump(),
-        "bytes": push_bytes(out / "site-D", "D"), "seconds": timings,
+        "hub_recommendation_for_D": _top(exchange.recommendation),
+        "init_router": ranking.best, "shots": result.shots, "held_out_cases": before_after["cases"],
+        "dice_zero_shot": before_after["before"], "dice_finetuned": before_after["after"],
+        "push": {"router_id": pushed.router.id, "receipt": str(receipt), "payload_bytes": len(plan.payload),
+                 "router_only_bytes": len(router_only.payload), "model_bytes": plan.model_bytes,
+                 "percent_of_model": plan.percent_of_model, "router_only_percent": router_only.percent_of_model},
+        "recommendation_for_E": _top(advice),
+        "hub_routers": [{"center": r["center"], "source": r["source"], "init_router": r["init_router"]}
+                        for r in routers],
+        "seconds": seconds,
     }
+
+
+def _top(rec) -> dict | None:
+    if rec is None or not rec.routers:
+        return None
+    best = rec.routers[0]
+    return {"router": best.center, "score": best.score, "evidence": [e.value for e in best.evidence],
+            "reasons": best.reasons}
 
 
 def demo_command(
@@ -104,18 +153,27 @@ def demo_command(
     if json_output:
         emit_json(summary)
         return
+    render_summary(summary)
+
+
+def render_summary(summary: dict) -> None:
+    """The story in one table and a few lines."""
     table = Table(title="closed center D: zero-shot router vs its own fine-tuned router")
     for col in ("", "router", f"Dice on {summary['held_out_cases']} held-out cases [95% CI]"):
         table.add_column(col)
-    for label, key, router in (("zero-shot", "dice_zero_shot", summary["init_router"]),
-                               ("fine-tuned (3 shots)", "dice_finetuned", "D")):
+    for label, key in (("zero-shot", "dice_zero_shot"), ("fine-tuned (3 shots)", "dice_finetuned")):
         d = summary[key]
-        table.add_row(label, router, f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]")
+        table.add_row(label, d["router"], f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]")
     console.print(table)
-    b = summary["bytes"]
-    console.print(f"push: experts + router D = {b['experts_and_router']:,} bytes "
-                  f"({b['experts_and_router'] / b['model']:.1%} of the model), router only = {b['router_only']:,} "
-                  f"bytes ({b['router_only'] / b['model']:.2%}); model = {b['model']:,} bytes", highlight=False)
+    p = summary["push"]
+    console.print(f"pushed router D + experts: {p['payload_bytes']:,} of {p['model_bytes']:,} model bytes "
+                  f"({p['percent_of_model']:.1f}%); router alone would be {p['router_only_bytes']:,} bytes "
+                  f"({p['router_only_percent']:.2f}%). No image, mask, note or per-case result left the site.",
+                  highlight=False)
     ranking = ", ".join(f"{z['router']} {z['dice']:.3f}" for z in summary["zero_shot"])
-    console.print(f"zero-shot ranking: {ranking}", highlight=False)
-    console.print(f"everything is in {out}/", highlight=False)
+    console.print(f"zero-shot ranking at D: {ranking}", highlight=False)
+    rec = summary["recommendation_for_E"]
+    if rec:
+        console.print(f"hub's advice for new site E: start from router {rec['router']} "
+                      f"({'; '.join(rec['reasons'][:2])})", highlight=False)
+    console.print(f"hub stopped; its data folder is {summary['hub_data']}", highlight=False)

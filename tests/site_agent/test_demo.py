@@ -1,4 +1,4 @@
-"""The README's main job, shrunk: the demo runs end to end and reports what a push costs."""
+"""The README's main job, shrunk: hub on loopback, train, publish, enrol, select, fine-tune, push, advise."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 from site_agent.cli import app
 
 
-def test_demo_runs_end_to_end_and_router_push_is_under_one_percent(tmp_path: Path) -> None:
+def test_demo_runs_the_story_against_a_loopback_hub(tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = CliRunner().invoke(app, ["demo", "--out", str(out), "--config", "mome_ro.tiny", "--train-steps", "4",
                                       "--finetune-steps", "3", "--scale", "0.4", "--json"])
@@ -19,8 +19,11 @@ def test_demo_runs_end_to_end_and_router_push_is_under_one_percent(tmp_path: Pat
     assert {z["router"] for z in summary["zero_shot"]} == {"A", "B", "C"}
     assert summary["init_router"] == summary["zero_shot"][0]["router"]
     assert len(summary["shots"]) == 3
-    sizes = summary["bytes"]
-    assert 0 < sizes["router_only"] < 0.01 * sizes["model"] < sizes["experts_and_router"]
-    assert (out / "site-D" / "manifest.json").is_file()
+    push = summary["push"]
+    assert 0 < push["router_only_bytes"] < 0.01 * push["model_bytes"] < push["payload_bytes"] < push["model_bytes"]
+    pushed = [r for r in summary["hub_routers"] if r["center"] == "D"]
+    assert pushed and pushed[0]["init_router"] == summary["init_router"]
+    assert summary["recommendation_for_E"]["router"] in {"A", "B", "C"}
+    assert (out / "hub-data").is_dir() and Path(push["receipt"]).is_file()
     again = CliRunner().invoke(app, ["demo", "--out", str(out), "--config", "mome_ro.tiny"])
     assert again.exit_code == 2 and "not empty" in again.output
