@@ -7,9 +7,7 @@ out of the file and given in ``MOME_SITE_TOKEN`` instead; the variable wins when
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +15,7 @@ from typing import Annotated
 import typer
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from models.fsutil import atomic_write_bytes
 from protocols.groups import validate_center_code
 from protocols.hub_api import SigningKeyInfo
 
@@ -92,15 +91,5 @@ def site_token(config: SiteConfig) -> str:
 def save_config(config: SiteConfig, workdir: Path | None = None) -> Path:
     """Write the config atomically with mode 600 (it may hold the token)."""
     path = config_path(workdir)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(config.model_dump_json(indent=2) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write_bytes(path, (config.model_dump_json(indent=2) + "\n").encode(), mode=0o600)
     return path

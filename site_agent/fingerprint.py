@@ -20,7 +20,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from models.data.clinical import ClinicalNote, NoteParseError, RiskGroup, nccn_risk_group, parse_note
+from models.data.clinical import ClinicalNote, NoteParseError, RiskGroup, grade_group, nccn_risk_group, parse_note
 from models.data.dataset import load_dataset
 from protocols.fingerprint import ClinicalMix, NccnRiskGroup, ScannerInfo, SiteFingerprint, TreatmentIntent
 from protocols.hub_api import RecommendationRequest, RecommendationResponse
@@ -42,21 +42,13 @@ class FingerprintResult:
     intents_unknown: int
 
 
-def _grade_group(note: ClinicalNote) -> int:
-    if note.grade <= 6:
-        return 1
-    if note.grade == 7:
-        return 3 if note.gleason_primary == 4 else 2
-    return 4 if note.grade == 8 else 5
-
-
 def nccn_group(note: ClinicalNote) -> NccnRiskGroup:
     """The wire risk group; the note's intermediate group is split (NCCN: unfavourable = grade group 3
     or two or more of T2b-c, grade group 2-3, PSA 10-20)."""
     group = nccn_risk_group(note)
     if group is not RiskGroup.INTERMEDIATE:
         return NccnRiskGroup(group.value)
-    gg, psa = _grade_group(note), note.psa or 0.0
+    gg, psa = grade_group(note), note.psa or 0.0
     factors = sum((note.t_stage[2:] in {"2b", "2c"}, gg in (2, 3), 10.0 <= psa <= 20.0))
     return NccnRiskGroup.UNFAVORABLE_INTERMEDIATE if gg == 3 or factors >= 2 else \
         NccnRiskGroup.FAVORABLE_INTERMEDIATE

@@ -27,3 +27,12 @@ def test_systemd_unit_runs_hub_serve() -> None:
     unit.read(DEPLOY / "mome-hub.service")
     assert " serve " in unit["Service"]["ExecStart"]
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_site_agent_example_config_is_a_valid_site_config() -> None:
+    import json
+
+    from site_agent.config import SiteConfig
+
+    config = SiteConfig.model_validate(json.loads((DEPLOY / "site-agent.example.json").read_text()))
+    assert config.token is None  # the example keeps the token in MOME_SITE_TOKEN

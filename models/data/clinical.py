@@ -160,7 +160,8 @@ def format_note(note: ClinicalNote) -> str:
     )
 
 
-def _grade_group(note: ClinicalNote) -> int:
+def grade_group(note: ClinicalNote) -> int:
+    """ISUP grade group (1-5) from the Gleason score."""
     if note.grade <= 6:
         return 1
     if note.grade == 7:
@@ -183,7 +184,7 @@ def nccn_risk_group(note: ClinicalNote) -> RiskGroup:
         return RiskGroup.REGIONAL
     t = note.t_stage[2:]
     psa = note.psa if note.psa is not None else 0.0
-    gg = _grade_group(note)
+    gg = grade_group(note)
     high_features = sum((t == "3a", gg >= 4, psa > 20.0))
     if t in {"3b", "3c", "4", "4a", "4b"} or note.gleason_primary == 5 or high_features >= 2:
         return RiskGroup.VERY_HIGH
