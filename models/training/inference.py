@@ -17,14 +17,18 @@ def predict_logits_per_router(
     patch_size: Sequence[int], *, overlap: float = 0.25, sw_batch_size: int = 1,
 ) -> dict[str, Tensor]:
     """Logits for every router at once: the encoder and the text alignment run once per window,
-    not once per router (neither depends on the router; seed 000, Methods iv)."""
+    not once per router (neither depends on the router; seed 000, Methods iv), and the routers'
+    MoME + decoder passes share one batch."""
 
     def predictor(window: Tensor) -> tuple[Tensor, ...]:
         n = window.shape[0]
         t = None if text is None else text.expand(n, -1, -1)
         m = None if text_mask is None else text_mask.expand(n, -1)
         aligned = model.align(model.encode(window), t, m)
-        return tuple(model.route_and_decode(aligned, [r] * n)[0] for r in routers)
+        # All routers in one batch through MoME and decoder: one large call beats R small ones on CPU.
+        stacked = [a.repeat(len(routers), *([1] * (a.ndim - 1))) for a in aligned]
+        logits, _ = model.route_and_decode(stacked, [r for r in routers for _ in range(n)])
+        return tuple(logits.split(n))
 
     outs = sliding_window_inference(image, tuple(patch_size), sw_batch_size, predictor, overlap=overlap,
                                     mode="gaussian")
