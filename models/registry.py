@@ -12,7 +12,7 @@ from typing import Any
 
 from models.config import PreprocessingContract
 from models.networks.mome_ro import MomeRoNet
-from models.text import DEFAULT_TEXT_ENCODER
+from models.text import DEFAULT_TEXT_ENCODER, StructuredNoteEncoder, TextEncoder, shared_text_encoder
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,8 @@ class ModelSpec:
     contract: PreprocessingContract
     text_encoder: str = DEFAULT_TEXT_ENCODER
     max_note_tokens: int = 64
+    structured_note: bool = False
+    """Also condition on the note's parsed fields (grade, T, N, M, age, PSA, risk group) as one extra token."""
     description: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
 
@@ -37,6 +39,7 @@ class ModelSpec:
             "contract": self.contract.to_dict(),
             "text_encoder": self.text_encoder,
             "max_note_tokens": self.max_note_tokens,
+            "structured_note": self.structured_note,
             "method": method,
             "centers": list(centers),
         }
@@ -74,6 +77,7 @@ def spec_from_config(config: dict[str, Any]) -> ModelSpec:
         contract=PreprocessingContract.from_dict(config["contract"]),
         text_encoder=config.get("text_encoder", DEFAULT_TEXT_ENCODER),
         max_note_tokens=int(config.get("max_note_tokens", 64)),
+        structured_note=bool(config.get("structured_note", False)),
     )
 
 
@@ -87,12 +91,21 @@ def build_network(spec: ModelSpec, *, method: str, centers: list[str]) -> MomeRo
 
 
 def create_model(name: str, *, method: str = "mome", centers: list[str] | tuple[str, ...] = ("A",),
-                 text_encoder: str | None = None) -> tuple[MomeRoNet, ModelSpec]:
-    """Build the network called ``name``; returns it with its spec."""
+                 text_encoder: str | None = None, structured_note: bool | None = None) -> tuple[MomeRoNet, ModelSpec]:
+    """Build the network called ``name``; returns it with its spec (optionally with another encoder or
+    with the structured-note token switched on or off)."""
     spec = get_spec(name)
     if text_encoder is not None:
         spec = replace(spec, text_encoder=text_encoder)
+    if structured_note is not None:
+        spec = replace(spec, structured_note=structured_note)
     return build_network(spec, method=method, centers=list(centers)), spec
+
+
+def note_encoder(spec: ModelSpec) -> TextEncoder:
+    """The frozen note encoder a spec asks for (shared per process), with the structured token if set."""
+    base = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    return StructuredNoteEncoder(base) if spec.structured_note else base
 
 
 def _register_builtin() -> None:

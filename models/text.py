@@ -100,6 +100,28 @@ def pad_embeddings(embs: list[Tensor]) -> tuple[Tensor, Tensor]:
     return out, mask
 
 
+class StructuredNoteEncoder:
+    """Adds one token per note carrying its parsed fields (``note_features``), zero-padded to the
+    encoder's width, so the learned per-level projections see grade, stage, PSA and risk group
+    explicitly; a note that does not parse gets a zero token. The wrapped encoder stays frozen."""
+
+    def __init__(self, base: TextEncoder) -> None:
+        self.base, self.dim = base, base.dim
+
+    def encode(self, notes: list[str]) -> tuple[Tensor, Tensor]:
+        from models.data.clinical import NoteParseError, note_features, parse_note
+
+        text, mask = self.base.encode(notes)
+        extra = text.new_zeros(len(notes), 1, self.dim)
+        for i, note in enumerate(notes):
+            try:
+                values = note_features(parse_note(note))
+            except NoteParseError:
+                continue
+            extra[i, 0, : len(values)] = torch.tensor(values, dtype=text.dtype)
+        return torch.cat([text, extra], dim=1), torch.cat([mask, mask.new_ones(len(notes), 1)], dim=1)
+
+
 def prepare_note(note: str, *, center: str, method: str) -> str:
     """The note as the method sees it: ``text_prompt`` appends the center name (seed Table 3)."""
     if method == "text_prompt":

@@ -19,7 +19,7 @@ from rich.table import Table
 
 from models.data.synthetic.generator import generate_center
 from models.fsutil import atomic_write_bytes
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.finetune import FINETUNE_DEFAULTS, finetune_center
 from models.training.loop import TrainSettings
 from models.training.select_router import rank_routers
@@ -84,7 +84,7 @@ def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, s
         site = init_site(hub.url, "D", token_d, workdir, force=True)
         pulled = pull(site, workdir)
         model, spec, manifest = load_model_dir(Path(pulled.path), device=device)
-        encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+        encoder = note_encoder(spec)
         ranking = rank_routers(model, spec, encoder, site_samples(data["D"], spec, center="D", limit=3),
                                device=device)
         save_local_ranking(workdir, manifest.version, data["D"], ranking)

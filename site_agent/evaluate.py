@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from models.evaluation.report import render_table
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.evaluate import evaluate_samples
 from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
@@ -39,7 +39,7 @@ def evaluate_command(
             task = bar.add_task(f"evaluating router {router}", total=None, info="")
             samples = site_samples(data, spec, center=router, exclude=exclude)
             bar.update(task, total=len(samples))
-            report = evaluate_samples(net, spec, shared_text_encoder(spec.text_encoder, spec.max_note_tokens),
+            report = evaluate_samples(net, spec, note_encoder(spec),
                                       samples, router=router, model_version=manifest.version, device=dev,
                                       n_resamples=resamples, on_case=lambda cid: bar.update(task, advance=1, info=cid))
     if json_output:

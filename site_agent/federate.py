@@ -23,7 +23,7 @@ import typer
 
 from hub.federation.wire import ARRAYS, CONFIG, METRICS, SITE, WEIGHT_KEY, check_experts_only, is_expert
 from models.data.dataset import load_dataset
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.finetune import freeze_for_finetuning
 from models.training.loop import TrainSettings, run_training
 from models.training.samples import Sample, load_samples
@@ -130,7 +130,7 @@ def train(msg: Message, context: Context) -> Message:
     anchors = {id(p): p.detach().clone() for n, p in model.named_parameters() if is_expert(n)}
     opt = ProximalAdamW(params, anchors, mu, lr) if mu > 0 else None
     settings = TrainSettings(steps=steps, lr=lr, val_every=steps, seed=seed + int(config.get("server-round", 0)))
-    history = run_training(model, shared_text_encoder(spec.text_encoder, spec.max_note_tokens), train_set, val_set,
+    history = run_training(model, note_encoder(spec), train_set, val_set,
                            spec.contract, settings, optimizer=opt)
     after = model.state_dict()
     context.state[LOCAL_STATE] = ArrayRecord({k: v for k, v in after.items() if not is_expert(k)})

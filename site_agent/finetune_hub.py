@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from models.fsutil import atomic_write_bytes
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.evaluate import evaluate_samples
 from models.training.finetune import FinetuneResult
 from models.training.select_router import rank_routers
@@ -44,7 +44,7 @@ def prepare_from_hub(config: SiteConfig, workdir: Path, data: Path, init_router:
         return model, best, "best of the earlier local zero-shot ranking (select-router)"
     try:
         samples = site_samples(data, spec, center="local")
-        ranking = rank_routers(net, spec, shared_text_encoder(spec.text_encoder, spec.max_note_tokens), samples,
+        ranking = rank_routers(net, spec, note_encoder(spec), samples,
                                device=device)
         save_local_ranking(workdir, manifest.version, data, ranking)
         return model, ranking.best, f"best of a local zero-shot ranking on {ranking.n_cases} cases"
@@ -64,7 +64,7 @@ def evaluate_before_after(base_dir: Path, tuned_dir: Path, data: Path, result: F
     base, spec, base_manifest = load_model_dir(base_dir, device=device)
     tuned, _, tuned_manifest = load_model_dir(tuned_dir, device=device)
     samples = site_samples(data, spec, center=center, exclude=tuned_manifest.lineage.cases)
-    encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    encoder = note_encoder(spec)
     start = result.init_router or (base.routers[0] if base.routers else center)
     reports = {"before": evaluate_samples(base, spec, encoder, samples, router=start, device=device,
                                           model_version=base_manifest.version),

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from models.data.dataset import Case
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.predict import predict_to_nifti
 from models.training.samples import load_samples
 from models.weights import load_model_dir
@@ -42,7 +42,7 @@ def predict_command(
         router = router or manifest.lineage.center or (net.routers[0] if net.routers else "A")
         cases = (site_cases(data, labelled=False) if data is not None else
                  [Case(case_id=_stem(image), image=image.resolve(), label=None, organ=None, gtv=None, clinical=note)])
-        encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+        encoder = note_encoder(spec)
         written = []
         with progress(transient=json_output) as bar:
             task = bar.add_task(f"predicting with router {router}", total=len(cases), info="")

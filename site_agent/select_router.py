@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.select_router import rank_routers
 from models.weights import load_model_dir
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
@@ -65,7 +65,7 @@ def select_router_command(
             task = bar.add_task("scoring routers", total=None, info="")
             samples = site_samples(data, spec, center="local", limit=cases)
             bar.update(task, total=len(samples))
-            ranking = rank_routers(net, spec, shared_text_encoder(spec.text_encoder, spec.max_note_tokens), samples,
+            ranking = rank_routers(net, spec, note_encoder(spec), samples,
                                    device=dev, on_case=lambda cid: bar.update(task, advance=1, info=cid))
         wd = resolve_workdir(workdir)
         config = find_config(wd)

@@ -28,6 +28,9 @@ def train_command(
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
     version: Annotated[str, typer.Option("--version", help="Version recorded in the manifest.")] = "1.0",
+    structured_note: Annotated[bool, typer.Option(
+        "--structured-note", help="Also condition on the note's parsed fields (grade, stage, PSA, risk group) "
+                                  "as one extra token.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint beside --out.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -43,7 +46,8 @@ def train_command(
         with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
             manifest, history = train_multicenter(
                 data, out, config_name=config, method=method, centers=center or [], settings=settings,
-                version=version, device=dev, resume=resume, overwrite=overwrite, on_step=on_step, on_case=on_case)
+                version=version, device=dev, resume=resume, overwrite=overwrite, structured_note=structured_note or None,
+                on_step=on_step, on_case=on_case)
     result = {"model": str(out), "version": manifest.version, "method": method, "centers": manifest.centers,
               "best_val_dice": history.best_val_dice, "best_step": history.best_step, "steps": settings.steps}
     if json_output:

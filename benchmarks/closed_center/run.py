@@ -26,7 +26,7 @@ from benchmarks.machine import machine_info  # noqa: E402
 from models.data.dataset import load_dataset  # noqa: E402
 from models.data.synthetic.generator import generate_center  # noqa: E402
 from models.evaluation.plots import plot_dice_vs_shots  # noqa: E402
-from models.text import shared_text_encoder  # noqa: E402
+from models.registry import note_encoder  # noqa: E402
 from models.training.evaluate import evaluate_samples  # noqa: E402
 from models.training.finetune import FINETUNE_DEFAULTS, finetune_center  # noqa: E402
 from models.training.loop import TrainSettings  # noqa: E402
@@ -38,6 +38,14 @@ from models.weights import load_model_dir  # noqa: E402
 TRAIN_CASES = {"A": 16, "B": 4, "C": 4}   # A in full, B and C few-shot (+1 validation case)
 POOL_CASES = 6                           # D/E local pool the shots and the validation case come from
 TEST_CASES = {"A": 6, "B": 6, "C": 6, "D": 8, "E": 8}
+
+
+def suffix(args: argparse.Namespace) -> str:
+    return "+notes" if args.structured_note else ""
+
+
+def models_dir(args: argparse.Namespace, method: str) -> Path:
+    return args.work / "models" / f"{method}{suffix(args)}"
 
 
 def make_data(work: Path, scale: float, seed: int) -> None:
@@ -62,7 +70,7 @@ def summary(report) -> dict:
 
 def evaluate(model_dir: Path, work: Path, center: str, router: str) -> dict:
     model, spec, manifest = load_model_dir(model_dir)
-    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    enc = note_encoder(spec)
     router = router if model.method == "mome" else (model.routers[0] if model.routers else center)
     return summary(evaluate_samples(model, spec, enc, test_samples(work, spec, center), router=router,
                                     model_version=manifest.version))
@@ -88,6 +96,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", default="mome,multimodal,vision_only,vanilla_moe,text_prompt")
     ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--structured-note", action="store_true",
+                    help="train with the note's parsed fields as an extra token (models/<method>+notes)")
     ap.add_argument("--reuse-models", action="store_true", help="skip training where work/models/<method> exists")
     ap.add_argument("--zero-shot-only", action="store_true", help="re-measure router selection with the trained "
                     "models and update that section of the results file")
@@ -108,25 +118,26 @@ def main() -> None:
     results["table1"] = {}
     for method in ([] if args.zero_shot_only else methods):
         t0 = time.perf_counter()
-        if not (args.reuse_models and (args.work / "models" / method / "manifest.json").is_file()):
-            train_multicenter([args.work / "train" / c for c in TRAIN_CASES], args.work / "models" / method,
+        if not (args.reuse_models and (models_dir(args, method) / "manifest.json").is_file()):
+            train_multicenter([args.work / "train" / c for c in TRAIN_CASES], models_dir(args, method),
                               config_name=args.config, method=method, overwrite=True,
+                              structured_note=args.structured_note or None,
                               settings=replace(TrainSettings(), steps=args.train_steps, seed=args.seed))
         results["seconds"][f"train_{method}"] = time.perf_counter() - t0
-        results["table1"][method] = {c: evaluate(args.work / "models" / method, args.work, c, c) for c in TRAIN_CASES}
+        results["table1"][method] = {c: evaluate(models_dir(args, method), args.work, c, c) for c in TRAIN_CASES}
         print(f"trained {method}", json.dumps({c: round(v["dice"]["mean"], 3)
                                                for c, v in results["table1"][method].items()}), flush=True)
 
-    out_file = args.out or HERE / ("results_quick.json" if args.quick else "results.json")
+    out_file = args.out or HERE / ("results_quick.json" if args.quick else f"results{suffix(args)}.json")
     if args.table1_only:
         out_file.write_text(json.dumps(results, indent=2))
         print(f"wrote {out_file}")
         return
 
     # Zero-shot router selection on D and E: shared encoder vs one full inference per router.
-    base = args.work / "models" / "mome"
+    base = models_dir(args, "mome")
     model, spec, _ = load_model_dir(base)
-    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    enc = note_encoder(spec)
     results["zero_shot"] = {}
     for center in "DE":
         samples = load_samples(load_dataset(args.work / "pool" / center).training[:3], spec.contract, center=center)
@@ -161,9 +172,9 @@ def main() -> None:
         for method in [m for m in ("vision_only", "multimodal", "mome") if m in methods]:
             results["table2"][center][method] = {}
             for shots in (1, 2, 3):
-                out = args.work / "ft" / f"{center}-{method}-{shots}"
+                out = args.work / "ft" / f"{center}-{method}{suffix(args)}-{shots}"
                 t0 = time.perf_counter()
-                ft = finetune_center(args.work / "models" / method, args.work / "pool" / center, out, center=center,
+                ft = finetune_center(models_dir(args, method), args.work / "pool" / center, out, center=center,
                                      shots=shots, init_router=init if method == "mome" else None, overwrite=True,
                                      settings=replace(FINETUNE_DEFAULTS, steps=args.finetune_steps, seed=args.seed))
                 row = evaluate(out, args.work, center, center)
@@ -173,7 +184,7 @@ def main() -> None:
                 print(f"finetune {center} {method} {shots}-shot dice {row['dice']['mean']:.3f}", flush=True)
         series = {m: {int(k): (v["dice"]["mean"], v["dice"]["ci_low"], v["dice"]["ci_high"])
                       for k, v in rows.items()} for m, rows in results["table2"][center].items()}
-        plot_dice_vs_shots(series, HERE / f"dice_vs_shots_{center}.png", title=f"Closed center {center}")
+        plot_dice_vs_shots(series, HERE / f"dice_vs_shots_{center}{suffix(args)}.png", title=f"Closed center {center}")
 
     if "mome" in methods:  # the target: 3-shot fine-tuning of the config in minutes on this machine
         init = results["zero_shot"]["D"]["ranking"][0]["router"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from models.data.dataset import load_dataset
 from models.networks.mome_ro import MomeRoNet
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training, validate
 from models.training.samples import load_samples
 from models.training.shots import choose_shots
@@ -80,7 +80,7 @@ def finetune_center(
     val = load_samples([val_case], spec.contract, center=center, on_case=on_case) if val_case else []
     model.add_center(center, init_from=init)
     model.to(device)
-    encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    encoder = note_encoder(spec)
     before = validate(model, encoder, val, spec.contract, device) if val else None
     freeze_for_finetuning(model, center)
     history = run_training(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step)

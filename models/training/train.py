@@ -11,8 +11,7 @@ from pathlib import Path
 import torch
 
 from models.data.dataset import Case, Dataset, load_dataset
-from models.registry import create_model
-from models.text import shared_text_encoder
+from models.registry import create_model, note_encoder
 from models.training.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
 from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training, seed_everything
 from models.training.samples import Sample, load_samples
@@ -68,7 +67,8 @@ def plan_centers(data_dirs: Sequence[Path], centers: Sequence[str | None], *, se
 def train_multicenter(
     data_dirs: Sequence[Path], out_dir: Path, *, config_name: str = "mome_ro.small", method: str = "mome",
     centers: Sequence[str] = (), settings: TrainSettings = TrainSettings(), version: str = "1.0",
-    device: str = "cpu", resume: bool = False, overwrite: bool = False, on_step: StepCallback | None = None,
+    device: str = "cpu", resume: bool = False, overwrite: bool = False, structured_note: bool | None = None,
+    on_step: StepCallback | None = None,
     on_case: Callable[[str], None] | None = None,
 ) -> tuple[ModelManifest, TrainHistory]:
     """Train a base model over several centers' data and write it as a model directory."""
@@ -77,14 +77,15 @@ def train_multicenter(
         raise FileExistsError(f"{out_dir} already holds a model; choose another --out or pass --overwrite")
     splits = plan_centers(data_dirs, list(centers), seed=settings.seed)
     seed_everything(settings.seed)  # the initial weights too, not only the batches
-    model, spec = create_model(config_name, method=method, centers=[s.center for s in splits])
+    model, spec = create_model(config_name, method=method, centers=[s.center for s in splits],
+                               structured_note=structured_note)
     model.to(device)
     train: list[Sample] = []
     val: list[Sample] = []
     for s in splits:
         train += load_samples(s.train, spec.contract, center=s.center, on_case=on_case)
         val += load_samples(s.val, spec.contract, center=s.center, on_case=on_case)
-    encoder = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    encoder = note_encoder(spec)
     ckpt = out_dir.parent / f".{out_dir.name}{CHECKPOINT_DIR}"
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)

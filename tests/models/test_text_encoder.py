@@ -43,3 +43,17 @@ def test_local_folder_by_path_and_clear_error(tmp_path) -> None:
 def test_text_prompt_method_appends_center() -> None:
     assert prepare_note(NOTE, center="B", method="text_prompt").endswith("<Center> B")
     assert prepare_note(NOTE, center="B", method="mome") == NOTE
+
+
+def test_structured_note_token_carries_the_parsed_fields(text_encoder) -> None:
+    from models.data.clinical import note_features, parse_note
+    from models.text import StructuredNoteEncoder
+
+    enc = StructuredNoteEncoder(text_encoder)
+    plain, plain_mask = text_encoder.encode([NOTE, "not a note"])
+    text, mask = enc.encode([NOTE, "not a note"])
+    assert text.shape[1] == plain.shape[1] + 1 and mask[:, -1].all()
+    expected = torch.tensor(note_features(parse_note(NOTE)))
+    assert torch.allclose(text[0, -1, : len(expected)], expected)
+    assert torch.all(text[0, -1, len(expected):] == 0) and torch.all(text[1, -1] == 0)
+    assert torch.equal(text[:, :-1], plain) and torch.equal(mask[:, :-1], plain_mask)

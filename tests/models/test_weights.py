@@ -89,3 +89,16 @@ def test_save_refuses_to_overwrite_and_leaves_nothing_partial(tmp_path: Path, mo
         save_model_dir(net, spec, model_dir, version="9")
     assert sorted(p.name for p in model_dir.iterdir()) == before
     assert not [p for p in model_dir.parent.iterdir() if p.name.startswith(".")]
+
+
+def test_structured_note_setting_survives_save_and_load(tmp_path: Path) -> None:
+    from models.registry import note_encoder
+    from models.text import StructuredNoteEncoder
+
+    net, spec = create_model("mome_ro.tiny", centers=["A"], structured_note=True)
+    save_model_dir(net, spec, tmp_path / "m", version="1.0")
+    _, loaded_spec, _ = load_model_dir(tmp_path / "m")
+    assert loaded_spec.structured_note is True
+    assert isinstance(note_encoder(loaded_spec), StructuredNoteEncoder)
+    _, plain = create_model("mome_ro.tiny", centers=["A"])
+    assert not isinstance(note_encoder(plain), StructuredNoteEncoder)

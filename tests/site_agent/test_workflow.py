@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from models.data.dataset import load_dataset
 from models.groups import tensor_groups
-from models.text import shared_text_encoder
+from models.registry import note_encoder
 from models.training.evaluate import evaluate_samples
 from models.training.finetune import FINETUNE_DEFAULTS, finetune_center
 from models.training.loop import TrainSettings
@@ -46,7 +46,7 @@ def test_finetuned_router_scores_higher_than_its_starting_router_on_its_own_case
     out, result = finetuned
     base, spec, _ = load_model_dir(base_model)
     tuned, _, manifest = load_model_dir(out)
-    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    enc = note_encoder(spec)
     cases = [c for c in load_dataset(centers["D"]).training if c.case_id in set(manifest.lineage.cases)]
     samples = load_samples(cases, spec.contract, center="D")
     before = evaluate_samples(base, spec, enc, samples, router="C", model_version="base", n_resamples=10)
@@ -74,7 +74,7 @@ def test_finetuning_keeps_encoder_and_other_routers_and_records_lineage(base_mod
 
 def test_router_selection_runs_the_encoder_once_per_window(base_model: Path, centers: dict[str, Path]) -> None:
     model, spec, _ = load_model_dir(base_model)
-    enc = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
+    enc = note_encoder(spec)
     samples = load_samples(load_dataset(centers["D"]).training[:2], spec.contract, center="D")
     calls = []
     original = model.encode
