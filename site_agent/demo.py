@@ -135,9 +135,9 @@ def demo_command(
     out: Annotated[Path, typer.Option("--out", help="Folder for the data, models and results.")] = Path("mome-demo"),
     config: Annotated[str, typer.Option("--config", help="Model config: mome_ro.small, or mome_ro.tiny for a "
                                                          "one-minute run.")] = "mome_ro.small",
-    train_steps: Annotated[int, typer.Option("--train-steps", min=1, help="Base-model training steps.")] = 300,
-    finetune_steps: Annotated[int, typer.Option("--finetune-steps", min=1, help="Fine-tuning steps.")] = 150,
-    scale: Annotated[float, typer.Option("--scale", help="Synthetic patient size factor.")] = 1.0,
+    train_steps: Annotated[int, typer.Option("--train-steps", min=1, help="Base-model training steps.")] = 200,
+    finetune_steps: Annotated[int, typer.Option("--finetune-steps", min=1, help="Fine-tuning steps.")] = 100,
+    scale: Annotated[float, typer.Option("--scale", help="Synthetic patient size factor.")] = 0.8,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
     overwrite: OverwriteOpt = False,
