@@ -46,8 +46,8 @@ def train_command(
         with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
             manifest, history = train_multicenter(
                 data, out, config_name=config, method=method, centers=center or [], settings=settings,
-                version=version, device=dev, resume=resume, overwrite=overwrite, structured_note=structured_note or None,
-                on_step=on_step, on_case=on_case)
+                version=version, device=dev, resume=resume, overwrite=overwrite,
+                structured_note=structured_note or None, on_step=on_step, on_case=on_case)
     result = {"model": str(out), "version": manifest.version, "method": method, "centers": manifest.centers,
               "best_val_dice": history.best_val_dice, "best_step": history.best_step, "steps": settings.steps}
     if json_output:

@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--methods", default="mome,multimodal,vision_only,vanilla_moe,text_prompt")
-    ap.add_argument("--work", type=Path, default=HERE / "work")
+    ap.add_argument("--work", type=Path, default=HERE / "scratch")
     ap.add_argument("--structured-note", action="store_true",
                     help="train with the note's parsed fields as an extra token (models/<method>+notes)")
     ap.add_argument("--reuse-models", action="store_true", help="skip training where work/models/<method> exists")
@@ -108,7 +108,10 @@ def main() -> None:
     if args.quick:
         args.config, args.train_steps, args.finetune_steps, args.scale = "mome_ro.tiny", 20, 10, 0.6
     methods = args.methods.split(",")
-    results: dict = {"machine": machine_info(), "args": {k: str(v) for k, v in vars(args).items()}, "seconds": {}}
+    root = HERE.parent.parent  # paths are recorded relative to the repository, never as this machine's
+    recorded = {k: str(v.resolve().relative_to(root)) if isinstance(v, Path) and v.resolve().is_relative_to(root)
+                else str(v) for k, v in vars(args).items()}
+    results: dict = {"machine": machine_info(), "args": recorded, "seconds": {}}
     t0 = time.perf_counter()
     if not (args.zero_shot_only and (args.work / "pool").is_dir()):
         make_data(args.work, args.scale, args.seed)
