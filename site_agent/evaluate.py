@@ -11,7 +11,7 @@ from models.registry import note_encoder
 from models.training.evaluate import evaluate_samples
 from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
-from site_agent.local_data import site_samples
+from site_agent.local_data import default_router, site_samples
 from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, choose_device
 
 
@@ -33,7 +33,7 @@ def evaluate_command(
     with expected_errors():
         dev = choose_device(device, quiet=json_output)
         net, spec, manifest = load_model_dir(model, device=dev)
-        router = router or manifest.lineage.center or (net.routers[0] if net.routers else "A")
+        router = router or default_router(net, manifest)
         exclude = [] if include_used else manifest.lineage.cases
         with progress(transient=json_output) as bar:
             task = bar.add_task(f"evaluating router {router}", total=None, info="")

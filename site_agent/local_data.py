@@ -6,8 +6,16 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from models.data.dataset import Case, load_dataset
+from models.networks.mome_ro import MomeRoNet
 from models.registry import ModelSpec
 from models.training.samples import Sample, load_samples
+from protocols import ModelManifest
+
+
+def default_router(net: MomeRoNet, manifest: ModelManifest) -> str:
+    """The router a model serves by default: the center it was fine-tuned for, else its first router
+    (or, for models without routers, its first center: only the text-prompt baseline reads it)."""
+    return manifest.lineage.center or (net.routers[0] if net.routers else net.centers[0])
 
 
 def site_cases(

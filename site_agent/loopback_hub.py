@@ -47,6 +47,14 @@ class LoopbackHub:
         return json.loads(done.stdout)
 
     def __enter__(self) -> LoopbackHub:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        """Start ``hub serve`` and wait until ``/healthz`` answers; a clear error if it does not."""
         log = open(self.data_dir.parent / "hub-serve.log", "ab")  # noqa: SIM115 (closed with the process)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
@@ -58,13 +66,14 @@ class LoopbackHub:
                 raise RuntimeError(f"hub serve exited with code {self._proc.returncode}; see {log.name}")
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return
             except httpx.HTTPError:
                 time.sleep(0.2)
-        self.__exit__(None, None, None)
+        self.stop()
         raise RuntimeError(f"hub serve did not answer on {self.url} within {self.start_timeout_s:.0f} s")
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop the server (terminate, then kill if it does not exit); the data folder stays."""
         if self._proc is not None:
             self._proc.terminate()
             try:

@@ -13,7 +13,7 @@ from models.training.predict import predict_to_nifti
 from models.training.samples import load_samples
 from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
-from site_agent.local_data import site_cases
+from site_agent.local_data import default_router, site_cases
 from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, choose_device
 
 
@@ -39,7 +39,7 @@ def predict_command(
             raise FileNotFoundError(f"--image {image} does not exist")
         dev = choose_device(device, quiet=json_output)
         net, spec, manifest = load_model_dir(model, device=dev)
-        router = router or manifest.lineage.center or (net.routers[0] if net.routers else "A")
+        router = router or default_router(net, manifest)
         cases = (site_cases(data, labelled=False) if data is not None else
                  [Case(case_id=_stem(image), image=image.resolve(), label=None, organ=None, gtv=None, clinical=note)])
         encoder = note_encoder(spec)

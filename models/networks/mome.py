@@ -100,7 +100,7 @@ class MixtureOfMulticenterExperts(nn.Module):
             return top_idx, weights, tokens.new_zeros(())
         gates_full = torch.zeros_like(logits).scatter(1, top_idx, weights)
         importance = gates_full.sum(0)
-        load = self._load(clean, logits, std, top_logits) if std is not None else (gates_full > 0).sum(0)
+        load = self._load(clean, logits, std, top_logits)  # training: the gate was noisy, std is set
         return top_idx, weights, _cv_squared(importance) + _cv_squared(load)
 
     def _load(self, clean: Tensor, noisy: Tensor, std: Tensor, top_logits: Tensor) -> Tensor:

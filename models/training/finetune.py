@@ -7,6 +7,7 @@ train on 1-3 local cases, with one more local case for validation.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,13 +83,13 @@ def finetune_center(
     model.to(device)
     encoder = note_encoder(spec)
     before = validate(model, encoder, val, spec.contract, device) if val else None
+    initial = copy.deepcopy(model.state_dict())
     freeze_for_finetuning(model, center)
     history = run_training(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step)
     after = history.best_val_dice
     if before is not None and after is not None and before > after:
         # Validation says fine-tuning did not help: keep the initial router's behaviour.
-        model, _, _ = load_model_dir(model_dir, device=device)
-        model.add_center(center, init_from=init)
+        model.load_state_dict(initial)
         after = before
     metrics = {k: v for k, v in {"val_dice_before": before, "val_dice_after": after}.items() if v is not None}
     lineage = Lineage(base_version=base.version, init_router=init, center=center, shots=len(chosen),

@@ -6,65 +6,43 @@ Import the fixtures into a test module (``from tests.site_agent.hub_fixtures imp
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app as hub_app
 from site_agent.cli import app as site_app
+from site_agent.loopback_hub import LoopbackHub
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class ServedHub:
-    """``hub serve`` in a subprocess; ``hub(...)`` runs the operator CLI on the same data folder."""
+    """``hub serve`` in a subprocess (the product's ``LoopbackHub``); ``hub(...)`` runs the operator CLI
+    in-process on the same data folder."""
 
     data_dir: Path
-    port: int
-    proc: subprocess.Popen | None = None
     tokens: dict[str, str] = field(default_factory=dict)
+    server: LoopbackHub = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.server = LoopbackHub(self.data_dir)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.server.url
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir),
-                                      "--port", str(self.port), "--log-level", "warning"], env=env, cwd=ROOT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.stop()
-        pytest.fail("hub serve did not come up")
+        self.server.start()
 
     def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=20)
-            self.proc = None
+        self.server.stop()
 
     def hub(self, *args: str) -> Any:
         """Run ``hub ARGS --data-dir D --json`` and return the parsed JSON."""
@@ -102,7 +80,7 @@ def hub_base_model(centers: dict[str, Path], tmp_path_factory: pytest.TempPathFa
 @pytest.fixture(scope="module")
 def served_hub(hub_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedHub]:
     """A hub with the tiny base model published as 1.0 and a site token for center D."""
-    served = ServedHub(tmp_path_factory.mktemp("hub") / "hub-data", free_port())
+    served = ServedHub(tmp_path_factory.mktemp("hub") / "hub-data")
     served.hub("publish", hub_base_model, "--version", "1.0")
     served.tokens["D"] = served.hub("sites", "add", "--center", "D", "--name", "delta")["token"]
     served.start()
