@@ -19,7 +19,7 @@ import numpy as np
 from models.data.clinical import ClinicalNote, RiskGroup, format_note, nccn_risk_group
 from models.data.synthetic.anatomy import Anatomy, build_anatomy
 from models.data.synthetic.geometry import Grid, make_grid
-from models.data.synthetic.notes import sample_note
+from models.data.synthetic.notes import BALANCED_GROUPS, RISK_MIXES, sample_note, sample_note_for_risk
 from models.data.synthetic.policy import Targets, delineate
 from models.data.synthetic.presets import CenterPreset, load_preset
 from models.data.synthetic.scanner import acquire
@@ -53,15 +53,25 @@ def _case_rng(seed: int, center: str, index: int) -> np.random.Generator:
 def synthesize_case(preset: CenterPreset, index: int, seed: int = 0, *, scale: float = 1.0,
                     field_of_view_mm: tuple[float, float, float] = DEFAULT_FOV_MM,
                     spacing_override: tuple[float, float, float] | None = None,
-                    contrast: bool = False) -> SyntheticCase:
-    """Patient ``index`` of a center: deterministic for (preset code, seed, index)."""
+                    contrast: bool = False, risk_mix: str = "center") -> SyntheticCase:
+    """Patient ``index`` of a center: deterministic for (preset code, seed, index).
+
+    ``risk_mix="balanced"`` cycles the patients through the risk groups that decide a policy
+    (low, intermediate, high, very high, node-positive) instead of the center's own mix.
+    """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
+    if risk_mix not in RISK_MIXES:
+        raise ValueError(f"risk_mix must be one of {', '.join(RISK_MIXES)}, got {risk_mix!r}")
     rng = _case_rng(seed, preset.code, index)
     sc = preset.scanner
     spacing = spacing_override or (sc.pixel_mm, sc.pixel_mm, sc.slice_mm)
     grid = make_grid(tuple(f * scale for f in field_of_view_mm), spacing, sc.orientation)
-    note, intent = sample_note(preset.clinical_mix, rng)
+    if risk_mix == "balanced":
+        group = BALANCED_GROUPS[(index + seed) % len(BALANCED_GROUPS)]
+        note, intent = sample_note_for_risk(preset.clinical_mix, group, rng)
+    else:
+        note, intent = sample_note(preset.clinical_mix, rng)
     risk = nccn_risk_group(note)
     anatomy = build_anatomy(grid, rng, scale=scale, prostatectomy=intent != "definitive", contrast=contrast)
     targets = delineate(anatomy, grid, preset.policy, risk, scale=scale)
@@ -95,7 +105,8 @@ def _entry(case: SyntheticCase, folder: Path) -> dict[str, str]:
 def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: str | Path, seed: int = 0,
                     scale: float = 1.0, *, field_of_view_mm: tuple[float, float, float] = DEFAULT_FOV_MM,
                     spacing_override: tuple[float, float, float] | None = None, contrast: bool = False,
-                    overwrite: bool = False, progress: Callable[[int, int], None] | None = None) -> Path:
+                    risk_mix: str = "center", overwrite: bool = False,
+                    progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``n_cases`` patients of ``center`` (code, preset path or preset) to ``out_dir``.
 
     Layout: imagesTr/ (int16 CT), labelsTr/ (PTV), organsTr/ (prostate), gtvTr/ (definitive
@@ -116,7 +127,7 @@ def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: st
         entries = []
         for i in range(n_cases):
             case = synthesize_case(preset, i, seed, scale=scale, field_of_view_mm=field_of_view_mm,
-                                   spacing_override=spacing_override, contrast=contrast)
+                                   spacing_override=spacing_override, contrast=contrast, risk_mix=risk_mix)
             entries.append(_entry(case, tmp))
             if progress is not None:
                 progress(i + 1, n_cases)
@@ -124,7 +135,7 @@ def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: st
         doc = {"name": f"Center{preset.code}", "description": preset.name, "center": preset.code,
                "scanner": {"manufacturer": sc.manufacturer, "model": sc.model, "kvp": sc.kvp, "filter": sc.filter},
                "modality": {"0": "CT"}, "labels": {"0": "background", "1": "PTV"},
-               "numTraining": len(entries), "seed": seed, "training": entries, "test": []}
+               "numTraining": len(entries), "seed": seed, "risk_mix": risk_mix, "training": entries, "test": []}
         (tmp / "dataset.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
