@@ -225,3 +225,26 @@ def pick_device(requested: str | None = None) -> DeviceChoice:
     except Exception:  # the device is valid; only its description failed
         return DeviceChoice(f"cuda:{idx}", f"cuda:{idx} (requested)")
     return DeviceChoice(f"cuda:{idx}", _describe(idx, name, free, total))
+
+
+def default_thread_count() -> int:
+    """Cores not already busy by the 1-minute load average, at least 1.
+
+    On a busy 2-core machine two OpenMP threads made a 3-shot fine-tune take 968 s against
+    182 s with one: threads that wait for a core cost more than they give.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        busy = os.getloadavg()[0]
+    except OSError:  # not available on this platform
+        busy = 0.0
+    return max(1, min(cores, int(cores - busy + 0.5)))
+
+
+def set_torch_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op CPU threads (``None``: ``default_thread_count()``); returns the number set."""
+    n = default_thread_count() if threads is None else threads
+    if n < 1:
+        raise ValueError(f"threads must be at least 1, got {n}")
+    torch.set_num_threads(n)
+    return n

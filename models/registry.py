@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from models.config import PreprocessingContract
+from models.data.clinical import NOTE_FEATURE_SIZE
 from models.networks.mome_ro import MomeRoNet
 from models.text import DEFAULT_TEXT_ENCODER, StructuredNoteEncoder, TextEncoder, shared_text_encoder
 
@@ -26,7 +27,8 @@ class ModelSpec:
     text_encoder: str = DEFAULT_TEXT_ENCODER
     max_note_tokens: int = 64
     structured_note: bool = False
-    """Also condition on the note's parsed fields (grade, T, N, M, age, PSA, risk group) as one extra token."""
+    """Also condition on the note's parsed fields (grade, T, N, M, age, PSA, risk group): one extra token,
+    and FiLM of the fused levels when the architecture sets ``parsed_note_dim``."""
     description: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
 
@@ -85,9 +87,10 @@ def build_network(spec: ModelSpec, *, method: str, centers: list[str]) -> MomeRo
     """Instantiate the network of ``spec`` for ``method`` and the given center routers."""
     if spec.family != "mome_ro":
         raise ValueError(f"model family {spec.family!r} has no network builder")
-    return MomeRoNet(
-        in_channels=len(spec.contract.channels), method=method, centers=centers, **spec.architecture
-    )
+    architecture = dict(spec.architecture)
+    if not spec.structured_note:  # the parsed fields travel in the structured token: no token, no modulation
+        architecture["parsed_note_dim"] = 0
+    return MomeRoNet(in_channels=len(spec.contract.channels), method=method, centers=centers, **architecture)
 
 
 def create_model(name: str, *, method: str = "mome", centers: list[str] | tuple[str, ...] = ("A",),
@@ -109,13 +112,16 @@ def note_encoder(spec: ModelSpec) -> TextEncoder:
 
 
 def _register_builtin() -> None:
-    text = {"text_dim": 384}
+    # Every built-in config reads the parsed note fields (structured token + FiLM of the fused levels):
+    # without them the note did not steer the PTV (benchmarks/closed_center, README "What changed").
+    text = {"text_dim": 384, "parsed_note_dim": NOTE_FEATURE_SIZE}
+    note = {"structured_note": True}
     register(ModelSpec(
         name="mome_ro.tiny", family="mome_ro", description="for tests: seconds on CPU",
         architecture=dict(channels=(8, 16, 32), strides=(2, 2), num_res_units=1, num_prompt_tokens=4,
                           attention_heads=2, num_experts=4, top_k=2, expert_hidden_ratio=2, **text),
         contract=PreprocessingContract(spacing=(4.0, 4.0, 6.0), patch_size=(32, 32, 16)),
-        max_note_tokens=48,
+        max_note_tokens=48, **note,
     ))
     register(ModelSpec(
         name="mome_ro.small", family="mome_ro", description="CPU-sized: minutes of few-shot fine-tuning",
@@ -124,7 +130,7 @@ def _register_builtin() -> None:
         architecture=dict(channels=(16, 32, 64, 128), strides=(2, 2, 2), num_res_units=2, num_prompt_tokens=8,
                           attention_heads=2, num_experts=8, top_k=2, expert_hidden_ratio=2, fused_levels=(1, 2, 3),
                           **text),
-        contract=PreprocessingContract(spacing=(2.0, 2.0, 3.0), patch_size=(96, 96, 32)),
+        contract=PreprocessingContract(spacing=(2.0, 2.0, 3.0), patch_size=(96, 96, 32)), **note,
     ))
     register(ModelSpec(
         name="mome_ro.paper", family="mome_ro", description="seed 000 sizes, for GPUs",
@@ -132,7 +138,7 @@ def _register_builtin() -> None:
                           num_prompt_tokens=16, attention_heads=8, num_experts=8, top_k=2,
                           expert_hidden_ratio=2, **text),
         contract=PreprocessingContract(spacing=(1.0, 1.0, 3.0), patch_size=(384, 384, 128),
-                                       channels=("ct", "organ")),
+                                       channels=("ct", "organ")), **note,
     ))
 
 

@@ -114,8 +114,8 @@ class StructuredNoteEncoder:
         text, mask = self.base.encode(notes)
         extra = text.new_zeros(len(notes), 1, self.dim)
         for i, note in enumerate(notes):
-            try:
-                values = note_features(parse_note(note))
+            try:  # a text_prompt note ends in "<Center> X", which is not a clinical field
+                values = note_features(parse_note(note.split("<Center>")[0]))
             except NoteParseError:
                 continue
             extra[i, 0, : len(values)] = torch.tensor(values, dtype=text.dtype)

@@ -32,7 +32,7 @@ from site_agent.hub_client import HubClient
 from site_agent.init import init_site
 from site_agent.local_data import site_samples
 from site_agent.loopback_hub import LoopbackHub
-from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, choose_device
+from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, ThreadsOpt, choose_device
 from site_agent.pull import pull
 from site_agent.push import build_push, send_push
 from site_agent.report import exchange_with_hub, recommend_for, save_local_ranking
@@ -140,6 +140,7 @@ def demo_command(
     scale: Annotated[float, typer.Option("--scale", help="Synthetic patient size factor.")] = 0.8,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -147,7 +148,7 @@ def demo_command(
     with expected_errors():
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise FileExistsError(f"{out} is not empty; pass --overwrite or choose another --out")
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         summary = run_demo(out, config=config, train_steps=train_steps, finetune_steps=finetune_steps, scale=scale,
                            seed=seed, device=dev, overwrite=overwrite, quiet=json_output)
     if json_output:

@@ -12,7 +12,7 @@ from models.training.evaluate import evaluate_samples
 from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
 from site_agent.local_data import default_router, site_samples
-from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, choose_device
+from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, choose_device
 
 
 def evaluate_command(
@@ -24,6 +24,7 @@ def evaluate_command(
         "--include-used", help="Also score the cases the model was fine-tuned and validated on.")] = False,
     resamples: Annotated[int, typer.Option("--resamples", min=10, help="Bootstrap resamples for the CIs.")] = 1000,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Evaluate one router on the site's labelled cases, with 95% bootstrap confidence intervals.
@@ -31,7 +32,7 @@ def evaluate_command(
     Cases used for fine-tuning (recorded in the model's lineage) are left out unless --include-used.
     """
     with expected_errors():
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         net, spec, manifest = load_model_dir(model, device=dev)
         router = router or default_router(net, manifest)
         exclude = [] if include_used else manifest.lineage.cases

@@ -20,7 +20,7 @@ from models.training.finetune import FINETUNE_DEFAULTS, FinetuneResult, finetune
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors
 from site_agent.finetune_hub import evaluate_before_after, prepare_from_hub, push_after
-from site_agent.options import DataOpt, DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, choose_device
+from site_agent.options import DataOpt, DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, ThreadsOpt, choose_device
 from site_agent.training_ui import step_progress
 
 
@@ -52,6 +52,7 @@ def finetune_command(
     workdir: WorkdirOpt = None,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -70,7 +71,7 @@ def finetune_command(
             raise ValueError(f"this site is enrolled for center {config.center}, not {center}; it may push only "
                              f"router.{config.center}")
         settings = replace(FINETUNE_DEFAULTS, seed=seed, lr=lr, **({"steps": steps} if steps else {}))
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         if model is None and config is not None:
             model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
                                                                   quiet=json_output)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from models.device import pick_device
+from models.device import pick_device, set_torch_threads
 from site_agent.console import console
 
 JsonOpt = Annotated[
@@ -25,12 +25,18 @@ SeedOpt = Annotated[int, typer.Option("--seed", help="Random seed: the same seed
 StepsOpt = Annotated[
     int | None, typer.Option("--steps", min=1, help="Optimisation steps (default: the command's own).")
 ]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option("--threads", min=1, max=256, help="CPU threads for torch. Default: the cores not already busy "
+                 "(by the 1-minute load average), at least 1; on a shared machine fewer threads often run faster."),
+]
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 
 
-def choose_device(requested: str | None, *, quiet: bool = False) -> str:
-    """Resolve ``--device`` and say which device runs, in one line."""
+def choose_device(requested: str | None, *, quiet: bool = False, threads: int | None = None) -> str:
+    """Resolve ``--device`` and ``--threads`` and say which device runs, in one line."""
     choice = pick_device(requested)
+    n = set_torch_threads(threads)
     if not quiet:
-        console.print(f"device: {choice.description}", highlight=False)
+        console.print(f"device: {choice.description}; {n} CPU thread{'s' if n > 1 else ''}", highlight=False)
     return choice.torch_device

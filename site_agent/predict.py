@@ -14,7 +14,7 @@ from models.training.samples import load_samples
 from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
 from site_agent.local_data import default_router, site_cases
-from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, choose_device
+from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, choose_device
 
 
 def predict_command(
@@ -27,6 +27,7 @@ def predict_command(
     image: Annotated[Path | None, typer.Option("--image", help="A single CT NIfTI to predict.")] = None,
     note: Annotated[str | None, typer.Option("--note", help="The clinical note of --image (seed format).")] = None,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Segment the PTV of a dataset's cases, or of one --image with its --note (sliding window)."""
@@ -37,7 +38,7 @@ def predict_command(
             raise ValueError("--image needs the case's clinical note in --note")
         if image is not None and not image.is_file():
             raise FileNotFoundError(f"--image {image} does not exist")
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         net, spec, manifest = load_model_dir(model, device=dev)
         router = router or default_router(net, manifest)
         cases = (site_cases(data, labelled=False) if data is not None else

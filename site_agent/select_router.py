@@ -20,7 +20,7 @@ from models.weights import load_model_dir
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors, progress
 from site_agent.local_data import site_samples
-from site_agent.options import DataOpt, DeviceOpt, JsonOpt, choose_device
+from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ThreadsOpt, choose_device
 from site_agent.pull import hub_origin, newest_pulled
 from site_agent.report import HubExchange, exchange_with_hub, save_local_ranking
 
@@ -49,6 +49,7 @@ def select_router_command(
         "--no-report", help="Keep the result local: do not report per-router Dice and case count to the hub.")] = False,
     workdir: WorkdirOpt = None,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     json_output: JsonOpt = False,
 ) -> None:
     """Zero-shot router selection: score every router by Dice on local labelled cases, best first.
@@ -59,7 +60,7 @@ def select_router_command(
     exchange: HubExchange | None = None
     with expected_errors():
         model = default_model(model, workdir)
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         net, spec, manifest = load_model_dir(model, device=dev)
         with progress(transient=json_output) as bar:
             task = bar.add_task("scoring routers", total=None, info="")

@@ -12,7 +12,7 @@ from models.config import METHODS
 from models.training.loop import TrainSettings
 from models.training.train import train_multicenter
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, choose_device
+from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, ThreadsOpt, choose_device
 from site_agent.training_ui import step_progress
 
 
@@ -34,6 +34,7 @@ def train_command(
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint beside --out.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
+    threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
@@ -42,7 +43,7 @@ def train_command(
         if method not in METHODS:
             raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
         settings = replace(TrainSettings(), seed=seed, lr=lr, **({"steps": steps} if steps else {}))
-        dev = choose_device(device, quiet=json_output)
+        dev = choose_device(device, quiet=json_output, threads=threads)
         with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
             manifest, history = train_multicenter(
                 data, out, config_name=config, method=method, centers=center or [], settings=settings,

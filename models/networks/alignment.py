@@ -44,14 +44,28 @@ class Attention(nn.Module):
 class TwoWayAlignment(nn.Module):
     """Align projected text tokens with one encoder level's image features.
 
-    ``forward(features [B,C,*spatial], text [B,L,D], text_mask [B,L])`` returns image
-    features of the same shape, enriched with the clinical context.
+    ``forward(features [B,C,*spatial], text [B,L,D], text_mask [B,L], parsed [B,P] | None)``
+    returns image features of the same shape, enriched with the clinical context. With
+    ``parsed_note_dim > 0`` the note's parsed fields (risk group, stage, PSA...) also modulate
+    every channel (FiLM: ``f * (1 + gamma) + beta``, zero-initialised so training starts from the
+    plain two-way block): a whole-field decision such as "irradiate the pelvic nodes" is one
+    global switch, which attention over ~50 mostly identical note tokens learnt too slowly to use.
     """
 
     def __init__(
-        self, *, channels: int, text_dim: int, num_heads: int, downsample_rate: int = 2, mlp_ratio: int = 2
+        self, *, channels: int, text_dim: int, num_heads: int, downsample_rate: int = 2, mlp_ratio: int = 2,
+        parsed_note_dim: int = 0,
     ) -> None:
         super().__init__()
+        if parsed_note_dim < 0:
+            raise ValueError(f"parsed_note_dim must be >= 0, got {parsed_note_dim}")
+        self.parsed_note_dim = parsed_note_dim
+        if parsed_note_dim:
+            self.film = nn.Sequential(
+                nn.Linear(parsed_note_dim, channels), nn.GELU(), nn.Linear(channels, 2 * channels)
+            )
+            nn.init.zeros_(self.film[-1].weight)
+            nn.init.zeros_(self.film[-1].bias)
         self.text_proj = nn.Linear(text_dim, channels)
         self.self_attn = Attention(embed_dim=channels, num_heads=num_heads)
         self.norm1 = nn.LayerNorm(channels)
@@ -64,7 +78,7 @@ class TwoWayAlignment(nn.Module):
         self.image_to_text = Attention(embed_dim=channels, num_heads=num_heads, downsample_rate=downsample_rate)
         self.norm4 = nn.LayerNorm(channels)
 
-    def forward(self, features: Tensor, text: Tensor, text_mask: Tensor) -> Tensor:
+    def forward(self, features: Tensor, text: Tensor, text_mask: Tensor, parsed: Tensor | None = None) -> Tensor:
         b, c = features.shape[:2]
         spatial = features.shape[2:]
         image = features.flatten(2).transpose(1, 2)  # [B, N, C]
@@ -73,5 +87,10 @@ class TwoWayAlignment(nn.Module):
         tokens = self.norm2(tokens + self.text_to_image(tokens, image, image))
         tokens = self.norm3(tokens + self.mlp(tokens))
         image = self.norm4(image + self.image_to_text(image, tokens, tokens, text_mask))
+        if self.parsed_note_dim:
+            if parsed is None:
+                raise ValueError("this alignment block needs the parsed note fields (parsed)")
+            gamma, beta = self.film(parsed.to(image.dtype)).unsqueeze(1).chunk(2, dim=-1)
+            image = image * (1 + gamma) + beta
         return image.transpose(1, 2).reshape(b, c, *spatial)
 

@@ -44,6 +44,7 @@ class MomeRoNet(nn.Module):
         top_k: int = 2,
         expert_hidden_ratio: int = 2,
         fused_levels: Sequence[int] | None = None,
+        parsed_note_dim: int = 0,
     ) -> None:
         super().__init__()
         if method not in METHODS:
@@ -57,7 +58,10 @@ class MomeRoNet(nn.Module):
             raise ValueError(f"fused_levels must index the {len(channels)} encoder levels, got {fused_levels}")
         if not centers:
             raise ValueError("centers must name at least one center")
+        if not 0 <= parsed_note_dim <= text_dim:
+            raise ValueError(f"parsed_note_dim must lie in [0, text_dim={text_dim}], got {parsed_note_dim}")
         self.method, self.text_dim, self.fused_levels = method, text_dim, levels
+        self.parsed_note_dim = parsed_note_dim
         self.encoder, self.decoder = build_residual_unet(
             in_channels=in_channels,
             out_channels=out_channels,
@@ -77,6 +81,7 @@ class MomeRoNet(nn.Module):
                     text_dim=text_dim,
                     num_heads=attention_heads,
                     downsample_rate=attention_downsample,
+                    parsed_note_dim=parsed_note_dim,
                 )
                 for lv in levels
             }
@@ -142,11 +147,13 @@ class MomeRoNet(nn.Module):
         if text is None or text_mask is None:
             raise ValueError(f"method {self.method!r} needs note embeddings (text, text_mask)")
         b = feats[0].shape[0]
+        # The structured-note encoder puts the parsed fields in the leading values of the last token.
+        parsed = text[:, -1, : self.parsed_note_dim] if self.parsed_note_dim else None
         tokens = torch.cat([self.prompt.expand(b, -1, -1).to(text.dtype), text], dim=1)
         mask = torch.cat([text_mask.new_ones(b, self.prompt.shape[0]), text_mask.bool()], dim=1)
         aligned = list(feats)
         for lv in self.fused_levels:
-            aligned[lv] = self.alignment[str(lv)](feats[lv], tokens, mask)
+            aligned[lv] = self.alignment[str(lv)](feats[lv], tokens, mask, parsed)
         return aligned
 
     def route_and_decode(self, aligned: list[Tensor], centers: Sequence[str]) -> tuple[Tensor, Tensor]:

@@ -1,28 +1,38 @@
 """Closed-center few-shot fine-tuning (seed 000, Methods v): ``site-agent finetune``.
 
 A new router for the site's center is initialised from an existing one; the image encoder
-(and the text encoder) stay frozen; decoder, alignment, prompts, experts and the new router
-train on 1-3 local cases, with one more local case for validation.
+(and the text encoder) stay frozen. By default a MoME model trains only what a push carries,
+the shared experts and the new router (``PORTABLE_GROUPS``), so the update another site
+composes with the hub's base model behaves exactly like the site's own; the seed's wider
+choice (decoder, alignment and prompts too) is ``groups=ALL_GROUPS``. Models without experts
+train decoder, alignment and prompts. How many steps to train is chosen by leave-one-out over
+the shots (``step_selection``); zero steps keeps the starting router.
 """
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from models.data.dataset import load_dataset
+from models.groups import tensor_group
 from models.networks.mome_ro import MomeRoNet
 from models.registry import note_encoder
-from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training, validate
+from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training
 from models.training.samples import load_samples
 from models.training.shots import choose_shots
+from models.training.step_selection import StepSelection, select_steps
 from models.weights import load_model_dir, save_model_dir
 from protocols import Lineage, ModelManifest
-from protocols.groups import validate_center_code
+from protocols.groups import router_group, validate_center_code
 
 FINETUNE_DEFAULTS = TrainSettings(steps=150, lr=5e-4, val_every=25)
+
+PORTABLE_GROUPS = ("experts", "router")
+"""What a push sends: with only these trained, the pushed update is the whole adaptation."""
+ALL_GROUPS = ("decoder", "alignment", "prompt", "experts", "router")
+"""Every group below the frozen encoder (seed 000, Methods v)."""
 
 
 @dataclass
@@ -37,17 +47,31 @@ class FinetuneResult:
     held_out: list[str]
     val_dice_before: float | None
     val_dice_after: float | None
+    trained_groups: list[str] = field(default_factory=list)
+    selection: StepSelection | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def freeze_for_finetuning(model: MomeRoNet, center: str) -> list[str]:
-    """Freeze the encoder and every other center's router; return the trainable groups."""
+def default_groups(model: MomeRoNet) -> tuple[str, ...]:
+    """``PORTABLE_GROUPS`` for models with experts, else every group they have below the encoder."""
+    return PORTABLE_GROUPS if model.has_experts else ("decoder", "alignment", "prompt")
+
+
+def freeze_for_finetuning(model: MomeRoNet, center: str, groups: Sequence[str] = ALL_GROUPS) -> list[str]:
+    """Train only ``groups`` (``router`` meaning this center's router); return the trainable groups."""
+    unknown = set(groups) - set(ALL_GROUPS)
+    if unknown:
+        raise ValueError(f"unknown groups {', '.join(sorted(unknown))}; choose from {', '.join(ALL_GROUPS)}")
     trainable = set()
     for name, param in model.named_parameters():
-        frozen = name.startswith("encoder.") or (".gates." in name and f".gates.{center}." not in name)
-        param.requires_grad_(not frozen)
-        if not frozen:
-            trainable.add(name.split(".")[0] if ".gates." not in name else f"router.{center}")
+        group = tensor_group(name)
+        key = "router" if group == router_group(center) else group
+        train = key in groups
+        param.requires_grad_(train)
+        if train:
+            trainable.add(group)
+    if not trainable:
+        raise ValueError(f"groups {', '.join(groups)} select no parameter of this {model.method!r} model")
     return sorted(trainable)
 
 
@@ -65,8 +89,9 @@ def pick_init_router(model: MomeRoNet, requested: str | None) -> str | None:
 def finetune_center(
     model_dir: Path, data_dir: Path, out_dir: Path, *, center: str, shots: int = 3,
     init_router: str | None = None, shot_ids: Sequence[str] = (), settings: TrainSettings = FINETUNE_DEFAULTS,
-    version: str | None = None, device: str = "cpu", overwrite: bool = False,
+    groups: Sequence[str] | None = None, version: str | None = None, device: str = "cpu", overwrite: bool = False,
     on_step: StepCallback | None = None, on_case: Callable[[str], None] | None = None,
+    on_fold: Callable[[int, int], None] | None = None,
 ) -> FinetuneResult:
     """Fine-tune a new router for ``center`` from ``shots`` local cases; write a model directory."""
     validate_center_code(center)
@@ -82,20 +107,23 @@ def finetune_center(
     model.add_center(center, init_from=init)
     model.to(device)
     encoder = note_encoder(spec)
-    before = validate(model, encoder, val, spec.contract, device) if val else None
-    initial = copy.deepcopy(model.state_dict())
-    freeze_for_finetuning(model, center)
-    history = run_training(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step)
-    after = history.best_val_dice
-    if before is not None and after is not None and before > after:
-        # Validation says fine-tuning did not help: keep the initial router's behaviour.
-        model.load_state_dict(initial)
-        after = before
+    trained = freeze_for_finetuning(model, center, groups or default_groups(model))
+    selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_fold=on_fold)
+    steps = settings.steps if selection is None else selection.steps
+    history = TrainHistory()
+    if steps:  # all shots, for the cross-validated number of steps; nothing held out is left to pick a state
+        history = run_training(model, encoder, train, [], spec.contract, replace(settings, steps=steps),
+                               device=device, on_step=on_step)
+    before = None if selection is None else selection.dice_at_start
+    after = None if selection is None else selection.dice_at_chosen
     metrics = {k: v for k, v in {"val_dice_before": before, "val_dice_after": after}.items() if v is not None}
+    if selection is not None:
+        metrics["steps_chosen"] = float(steps)
     lineage = Lineage(base_version=base.version, init_router=init, center=center, shots=len(chosen),
                       cases=[c.case_id for c in chosen] + ([val_case.case_id] if val_case else []),
                       metrics=metrics)
     manifest = save_model_dir(model.cpu(), spec, out_dir, version=version or f"{base.version}+{center}",
                               lineage=lineage, overwrite=overwrite)
     return FinetuneResult(manifest, history, init, [c.case_id for c in chosen],
-                          val_case.case_id if val_case else None, [c.case_id for c in held_out], before, after)
+                          val_case.case_id if val_case else None, [c.case_id for c in held_out], before, after,
+                          trained_groups=trained, selection=selection)

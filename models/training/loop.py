@@ -23,6 +23,7 @@ from models.data.preprocessing import training_patch_transforms
 from models.evaluation.metrics import dice
 from models.networks.mome_ro import MomeRoNet
 from models.text import prepare_note
+from models.training.augment import PatchAugmenter
 from models.training.inference import predict_logits, to_mask
 from models.training.samples import Sample, plain_tensor
 
@@ -38,6 +39,8 @@ class TrainSettings:
     aux_weight: float = 0.01
     val_every: int = 25
     seed: int = 0
+    augment: bool = True
+    """MONAI spatial + intensity augmentation of every training patch (models/training/augment.py)."""
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "val_every"):
@@ -106,6 +109,7 @@ def run_training(
     loss_fn = DiceCELoss(to_onehot_y=True, softmax=True, lambda_dice=1.0, lambda_ce=1.0)
     crop = training_patch_transforms(contract)
     crop.set_random_state(seed=settings.seed + start_step)
+    augment = PatchAugmenter(seed=settings.seed + start_step) if settings.augment else None
     rng = random.Random(settings.seed + start_step)
     history = TrainHistory()
     best_state = None
@@ -113,8 +117,11 @@ def run_training(
         model.train()
         batch = [rng.choice(train) for _ in range(settings.batch_size)]
         patches = [crop({"image": s.image, "label": s.label})[0] for s in batch]
-        images = torch.stack([plain_tensor(p["image"]) for p in patches]).to(device)
-        labels = torch.stack([plain_tensor(p["label"]) for p in patches]).to(device)
+        pairs = [(plain_tensor(p["image"]), plain_tensor(p["label"])) for p in patches]
+        if augment is not None:
+            pairs = [augment(image, label) for image, label in pairs]
+        images = torch.stack([image for image, _ in pairs]).to(device)
+        labels = torch.stack([label for _, label in pairs]).to(device)
         text, mask = text_for(model, encoder, batch, device)
         logits, aux = model.forward_with_aux(images, text, mask, [s.center for s in batch])
         loss = loss_fn(logits, labels) + settings.aux_weight * aux

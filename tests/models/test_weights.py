@@ -95,10 +95,13 @@ def test_structured_note_setting_survives_save_and_load(tmp_path: Path) -> None:
     from models.registry import note_encoder
     from models.text import StructuredNoteEncoder
 
-    net, spec = create_model("mome_ro.tiny", centers=["A"], structured_note=True)
+    net, spec = create_model("mome_ro.tiny", centers=["A"])  # built-in configs read the parsed note
     save_model_dir(net, spec, tmp_path / "m", version="1.0")
-    _, loaded_spec, _ = load_model_dir(tmp_path / "m")
-    assert loaded_spec.structured_note is True
+    loaded, loaded_spec, _ = load_model_dir(tmp_path / "m")
+    assert loaded_spec.structured_note is True and loaded.parsed_note_dim == net.parsed_note_dim > 0
     assert isinstance(note_encoder(loaded_spec), StructuredNoteEncoder)
-    _, plain = create_model("mome_ro.tiny", centers=["A"])
+    plain_net, plain = create_model("mome_ro.tiny", centers=["A"], structured_note=False)
     assert not isinstance(note_encoder(plain), StructuredNoteEncoder)
+    assert plain_net.parsed_note_dim == 0 and not any(".film." in k for k in plain_net.state_dict())
+    save_model_dir(plain_net, plain, tmp_path / "p", version="1.0")
+    assert load_model_dir(tmp_path / "p")[0].parsed_note_dim == 0
