@@ -16,7 +16,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from models.training.finetune import FINETUNE_DEFAULTS, FinetuneResult, finetune_center
+from models.training.finetune import ALL_GROUPS, FINETUNE_DEFAULTS, PORTABLE_GROUPS, FinetuneResult, finetune_center
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors
 from site_agent.finetune_hub import evaluate_before_after, prepare_from_hub, push_after
@@ -25,9 +25,25 @@ from site_agent.training_ui import step_progress
 
 
 def summary(result: FinetuneResult, out: Path) -> dict:
+    sel = result.selection
     return {"model": str(out), "version": result.manifest.version, "init_router": result.init_router,
             "shots": result.shots, "val_case": result.val_case, "held_out": result.held_out,
-            "val_dice_before": result.val_dice_before, "val_dice_after": result.val_dice_after}
+            "trained_groups": result.trained_groups,
+            "val_dice_before": result.val_dice_before, "val_dice_after": result.val_dice_after,
+            "selection": None if sel is None else {"rule": sel.rule, "folds": sel.folds, "steps_chosen": sel.steps,
+                                                   "held_out_dice_by_step": dict(sel.curve)}}
+
+
+def parse_groups(text: str | None) -> tuple[str, ...] | None:
+    """``--groups``: 'portable', 'all' or a comma list of group names; None: the model's default."""
+    if text is None:
+        return None
+    named = {"portable": PORTABLE_GROUPS, "all": ALL_GROUPS}
+    groups = named.get(text.strip().lower()) or tuple(g.strip() for g in text.split(",") if g.strip())
+    unknown = [g for g in groups if g not in ALL_GROUPS]
+    if not groups or unknown:
+        raise ValueError(f"--groups {text!r} is not 'portable', 'all' or a comma list of {', '.join(ALL_GROUPS)}")
+    return groups
 
 
 def finetune_command(
@@ -48,6 +64,11 @@ def finetune_command(
         "--case", help="Use these case ids as shots instead of drawing by PSA cluster; repeatable.")] = None,
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = FINETUNE_DEFAULTS.lr,
+    groups: Annotated[str | None, typer.Option(
+        "--groups", help="What trains: 'portable' (experts + this center's router, exactly what a push sends; the "
+                         "default for MoME models), 'all' (also decoder, alignment and prompts, as seed 000 does; "
+                         "gains that stay on this site), or a comma list of decoder, alignment, prompt, experts, "
+                         "router.")] = None,
     push: Annotated[bool, typer.Option("--push", help="Push experts + router.<center> to the hub afterwards.")] = False,
     workdir: WorkdirOpt = None,
     seed: SeedOpt = 0,
@@ -58,8 +79,10 @@ def finetune_command(
 ) -> None:
     """Fine-tune a new router for CENTER from a few local cases; the image encoder stays frozen.
 
-    Shots are drawn across PSA clusters as in the seed paper; one more case validates; the
-    remaining labelled cases are held out and score the starting and the new router.
+    Shots are drawn across PSA clusters as in the seed paper; one more case validates. How many
+    steps to train is chosen by leave-one-out over the shots (each shot held out in turn, with the
+    validation case); zero steps keeps the starting router. The remaining labelled cases are held
+    out and score the starting and the new router.
     """
     extra: dict[str, Any] = {}
     with expected_errors():
@@ -71,6 +94,7 @@ def finetune_command(
             raise ValueError(f"this site is enrolled for center {config.center}, not {center}; it may push only "
                              f"router.{config.center}")
         settings = replace(FINETUNE_DEFAULTS, seed=seed, lr=lr, **({"steps": steps} if steps else {}))
+        chosen_groups = parse_groups(groups)
         dev = choose_device(device, quiet=json_output, threads=threads)
         if model is None and config is not None:
             model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
@@ -81,10 +105,11 @@ def finetune_command(
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             out = wd / "finetuned" / f"{model.name}+{center}-{stamp}"
         label = f"fine-tuning router {center}"
-        with step_progress(settings.steps, label=label, quiet=json_output) as (on_step, on_case):
+        # Progress counts every optimisation step: one run per leave-one-out fold, then the final run.
+        with step_progress(settings.steps * (shots + 1), label=label, quiet=json_output) as (on_step, on_case):
             result = finetune_center(model, data, out, center=center, shots=shots, init_router=init_router,
-                                     shot_ids=shot_ids or [], settings=settings, device=dev, overwrite=overwrite,
-                                     on_step=on_step, on_case=on_case)
+                                     shot_ids=shot_ids or [], settings=settings, groups=chosen_groups, device=dev,
+                                     overwrite=overwrite, on_step=on_step, on_case=on_case)
         if result.held_out:
             extra["evaluation"] = evaluate_before_after(model, out, data, result, center=center, device=dev)
         if push and config is not None:
@@ -92,13 +117,19 @@ def finetune_command(
     if json_output:
         emit_json(summary(result, out) | extra)
         return
-    table = Table(title=f"router {center} (from {result.init_router or 'no router'})")
-    for col in ("shots", "validation case", "val Dice before", "val Dice after"):
+    table = Table(title=f"router {center} (from {result.init_router or 'no router'}), trained: "
+                        f"{', '.join(result.trained_groups)}")
+    for col in ("shots", "validation case", "steps chosen", "held-out Dice at start", "at chosen step"):
         table.add_column(col)
     fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
-    table.add_row(", ".join(result.shots), result.val_case or "-", fmt(result.val_dice_before),
+    sel = result.selection
+    chosen = "n/a (nothing held out)" if sel is None else (f"{sel.steps}" if sel.steps else "0 (kept the router)")
+    table.add_row(", ".join(result.shots), result.val_case or "-", chosen, fmt(result.val_dice_before),
                   fmt(result.val_dice_after))
     console.print(table)
+    if sel is not None:
+        console.print(f"step count chosen by {sel.rule} ({sel.folds} fold{'s' if sel.folds > 1 else ''})",
+                      highlight=False)
     if "start" in extra:
         console.print(f"starting router {result.init_router}: {extra['start']}", highlight=False)
     if "evaluation" in extra:

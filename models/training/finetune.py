@@ -91,7 +91,6 @@ def finetune_center(
     init_router: str | None = None, shot_ids: Sequence[str] = (), settings: TrainSettings = FINETUNE_DEFAULTS,
     groups: Sequence[str] | None = None, version: str | None = None, device: str = "cpu", overwrite: bool = False,
     on_step: StepCallback | None = None, on_case: Callable[[str], None] | None = None,
-    on_fold: Callable[[int, int], None] | None = None,
 ) -> FinetuneResult:
     """Fine-tune a new router for ``center`` from ``shots`` local cases; write a model directory."""
     validate_center_code(center)
@@ -108,12 +107,14 @@ def finetune_center(
     model.to(device)
     encoder = note_encoder(spec)
     trained = freeze_for_finetuning(model, center, groups or default_groups(model))
-    selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_fold=on_fold)
+    selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step)
     steps = settings.steps if selection is None else selection.steps
     history = TrainHistory()
     if steps:  # all shots, for the cross-validated number of steps; nothing held out is left to pick a state
+        offset = 0 if selection is None else selection.folds * settings.steps
+        report = None if on_step is None else (lambda st, loss, val: on_step(offset + st, loss, val))
         history = run_training(model, encoder, train, [], spec.contract, replace(settings, steps=steps),
-                               device=device, on_step=on_step)
+                               device=device, on_step=report)
     before = None if selection is None else selection.dice_at_start
     after = None if selection is None else selection.dice_at_chosen
     metrics = {k: v for k, v in {"val_dice_before": before, "val_dice_after": after}.items() if v is not None}

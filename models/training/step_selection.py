@@ -10,17 +10,17 @@ step 0 means "keep the starting router".
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from models.config import PreprocessingContract
 from models.networks.mome_ro import MomeRoNet
-from models.training.loop import TrainSettings, run_training, validate
+from models.training.loop import StepCallback, TrainSettings, run_training, validate
 from models.training.samples import Sample
 
-__all__ = ["StepSelection", "leave_one_out_folds", "select_steps"]
+__all__ = ["StepSelection", "best_step_of", "leave_one_out_folds", "select_steps"]
 
 MIN_GAIN = 0.002
 """Mean held-out Dice a step count must gain over step 0 to be chosen (ignores numerical noise)."""
@@ -53,9 +53,12 @@ def leave_one_out_folds(shots: Sequence[Sample], val: Sequence[Sample]) -> list[
 
 def select_steps(
     model: MomeRoNet, encoder, shots: Sequence[Sample], val: Sequence[Sample], contract: PreprocessingContract,
-    settings: TrainSettings, *, device: str = "cpu", on_fold: Callable[[int, int], None] | None = None,
+    settings: TrainSettings, *, device: str = "cpu", on_step: StepCallback | None = None,
 ) -> StepSelection | None:
-    """Cross-validate the number of steps; the model is left in its starting state. ``None``: no held-out case."""
+    """Cross-validate the number of steps; the model is left in its starting state. ``None``: no held-out case.
+
+    ``on_step`` counts the folds' steps one after another (fold i's step s is ``i * settings.steps + s``).
+    """
     folds = leave_one_out_folds(shots, val)
     if not folds:
         return None
@@ -65,18 +68,26 @@ def select_steps(
     for i, (train, held_out) in enumerate(folds):
         model.load_state_dict(start)
         curve = {0: validate(model, encoder, held_out, contract, device)}
+        offset = i * settings.steps
+        report = None if on_step is None else (lambda st, loss, val, off=offset: on_step(off + st, loss, val))
         history = run_training(model, encoder, train, held_out, contract, replace(settings, seed=settings.seed + i),
-                               params=trainable, device=device)
+                               params=trainable, device=device, on_step=report)
         curve.update(history.val_dice)
         curves.append(curve)
-        if on_fold:
-            on_fold(i + 1, len(folds))
     model.load_state_dict(start)
-    steps = sorted(curves[0])
-    mean = [(s, float(np.mean([c[s] for c in curves]))) for s in steps]
-    best_step, best = max(mean, key=lambda sd: (sd[1], -sd[0]))
-    if best < mean[0][1] + MIN_GAIN:
-        best_step = 0
+    best_step, mean = best_step_of(curves)
     rule = "leave-one-out over shots" if len(shots) >= 2 else "one shot, validation case"
     return StepSelection(steps=best_step, curve=mean, folds=len(folds), rule=rule)
+
+
+def best_step_of(curves: Sequence[dict[int, float]]) -> tuple[int, list[tuple[int, float]]]:
+    """The step with the best held-out Dice averaged over folds (the earliest of ties), and that mean curve.
+
+    Step 0 (keep the starting router) wins unless another step gains at least ``MIN_GAIN``.
+    """
+    if not curves or any(set(c) != set(curves[0]) for c in curves) or 0 not in curves[0]:
+        raise ValueError("every fold needs a held-out Dice at the same steps, step 0 included")
+    mean = [(s, float(np.mean([c[s] for c in curves]))) for s in sorted(curves[0])]
+    step, best = max(mean, key=lambda sd: (sd[1], -sd[0]))
+    return (step if best >= mean[0][1] + MIN_GAIN else 0), mean
 
