@@ -13,22 +13,32 @@ __all__ = ["synth", "synth_command"]
 
 
 def synth(center: str, cases: int, out: Path, seed: int = 0, scale: float = 1.0, overwrite: bool = False,
-          on_case: Any = None) -> dict[str, Any]:
+          on_case: Any = None, *, randomize: bool = False, renderer: str = "standard",
+          risk_mix: str = "center") -> dict[str, Any]:
     """Generate ``cases`` patients of ``center`` into ``out``; returns a summary."""
     from models.data.dataset import load_dataset
-    from models.data.synthetic import generate_center
+    from models.data.synthetic import RENDERERS, generate_center
+    from models.data.synthetic.notes import RISK_MIXES
 
     if cases < 1:
         raise ValueError(f"--cases must be at least 1, got {cases}")
     if scale <= 0:
         raise ValueError(f"--scale must be positive, got {scale}")
-    root = generate_center(center, cases, out, seed=seed, scale=scale, overwrite=overwrite, progress=on_case)
+    if renderer not in RENDERERS:
+        raise ValueError(f"--renderer must be standard (training data) or variant (held-out robustness test), "
+                         f"got {renderer!r}")
+    if risk_mix not in RISK_MIXES:
+        raise ValueError(f"--risk-mix must be center (the center's own mix) or balanced (every policy-deciding "
+                         f"risk group in turn), got {risk_mix!r}")
+    root = generate_center(center, cases, out, seed=seed, scale=scale, overwrite=overwrite, progress=on_case,
+                           randomize=randomize, renderer=renderer, risk_mix=risk_mix)
     dataset = load_dataset(root)
     intents: dict[str, int] = {}
     for case in dataset.training:
         intents[case.intent or "unknown"] = intents.get(case.intent or "unknown", 0) + 1
     return {"out": str(root), "center": dataset.center, "cases": len(dataset.training), "seed": seed,
-            "scale": scale, "scanner": dataset.scanner, "intents": intents}
+            "scale": scale, "scanner": dataset.scanner, "intents": intents, "randomized": randomize,
+            "renderer": renderer, "risk_mix": risk_mix}
 
 
 def synth_command(
@@ -38,13 +48,28 @@ def synth_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
     scale: Annotated[float, typer.Option("--scale", help="Patient and field-of-view size factor (0.5 = small).")] = 1.0,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace a non-empty output folder.")] = False,
+    randomize: Annotated[bool, typer.Option(
+        "--randomize/--no-randomize",
+        help="Domain randomisation for training: each patient draws its own shapes, tissue values, textures, "
+             "field of view, bowel gas, bladder contrast, hip metal and scanner noise, so a model must learn "
+             "anatomy rather than this generator's look.")] = False,
+    renderer: Annotated[str, typer.Option(
+        "--renderer",
+        help="standard: the training renderer. variant: a held-out renderer (other tissue values, correlated "
+             "noise, elastically deformed organs, other spacing, flipped orientation) to test robustness; "
+             "never train on it.")] = "standard",
+    risk_mix: Annotated[str, typer.Option(
+        "--risk-mix",
+        help="center: risk groups as the center's clinical mix draws them. balanced: patients cycle through "
+             "low, intermediate, high, very high and node-positive, so every policy branch is seen.")] = "center",
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Generate a synthetic multi-center pelvic CT dataset in the dataset.json contract."""
     with expected_errors(), progress(transient=json_output) as bar:
         task = bar.add_task(f"center {center}", total=cases, info="")
         summary = synth(center, cases, out, seed=seed, scale=scale, overwrite=overwrite,
-                        on_case=lambda done, total: bar.update(task, completed=done))
+                        on_case=lambda done, total: bar.update(task, completed=done), randomize=randomize,
+                        renderer=renderer, risk_mix=risk_mix)
     if json_output:
         emit_json(summary)
     else:

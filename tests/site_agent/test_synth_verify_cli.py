@@ -70,3 +70,20 @@ def test_expected_errors_are_one_sentence_exit_2(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert needle in " ".join(result.stderr.split()) and "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "q").exists()
+
+
+def test_synth_randomize_renderer_and_risk_mix_options(tmp_path: Path) -> None:
+    runner, out = _runner(), tmp_path / "C"
+
+    made = runner.invoke(_app(), ["synth", "--center", "C", "--cases", "2", "--out", str(out), "--scale", "0.25",
+                                  "--randomize", "--renderer", "variant", "--risk-mix", "balanced", "--json"])
+    bad = [runner.invoke(_app(), ["synth", "--center", "C", "--out", str(tmp_path / "x"), option, value])
+           for option, value in (("--renderer", "fancy"), ("--risk-mix", "weird"))]
+
+    assert made.exit_code == 0, made.output
+    doc = json.loads((out / "dataset.json").read_text())
+    assert (doc["randomized"], doc["renderer"], doc["risk_mix"]) == (True, "variant", "balanced")
+    for result, needle in zip(bad, ("--renderer must be standard", "--risk-mix must be center"), strict=True):
+        assert result.exit_code == 2 and needle in " ".join(result.stderr.split())
+        assert "Traceback" not in result.stderr + result.stdout
+    assert not (tmp_path / "x").exists()

@@ -10,19 +10,22 @@ import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import nibabel as nib
 import numpy as np
 
 from models.data.clinical import ClinicalNote, RiskGroup, format_note, nccn_risk_group
-from models.data.synthetic.anatomy import Anatomy, build_anatomy
-from models.data.synthetic.geometry import Grid, make_grid
+from models.data.synthetic.anatomy import Anatomy
+from models.data.synthetic.geometry import Grid
 from models.data.synthetic.notes import BALANCED_GROUPS, RISK_MIXES, sample_note, sample_note_for_risk
-from models.data.synthetic.policy import Targets, delineate
+from models.data.synthetic.policy import Targets
 from models.data.synthetic.presets import CenterPreset, load_preset
-from models.data.synthetic.scanner import acquire
+from models.data.synthetic.randomization import DomainRandomization, resolve_randomization
+from models.data.synthetic.render import render
+from models.data.synthetic.variant import RENDERERS
 
 __all__ = ["DEFAULT_FOV_MM", "SyntheticCase", "generate_center", "synthesize_case"]
 
@@ -40,6 +43,7 @@ class SyntheticCase:
     anatomy: Anatomy
     targets: Targets
     grid: Grid
+    rendering: dict[str, Any] = field(default_factory=dict)  # renderer, randomized and what was drawn
 
     @property
     def clinical(self) -> str:
@@ -53,31 +57,38 @@ def _case_rng(seed: int, center: str, index: int) -> np.random.Generator:
 def synthesize_case(preset: CenterPreset, index: int, seed: int = 0, *, scale: float = 1.0,
                     field_of_view_mm: tuple[float, float, float] = DEFAULT_FOV_MM,
                     spacing_override: tuple[float, float, float] | None = None,
-                    contrast: bool = False, risk_mix: str = "center") -> SyntheticCase:
+                    contrast: bool = False, risk_mix: str = "center",
+                    randomize: DomainRandomization | bool = False, renderer: str = "standard") -> SyntheticCase:
     """Patient ``index`` of a center: deterministic for (preset code, seed, index).
 
     ``risk_mix="balanced"`` cycles the patients through the risk groups that decide a policy
     (low, intermediate, high, very high, node-positive) instead of the center's own mix.
+    ``randomize`` (True or a ``DomainRandomization``) draws anatomy, tissue values, textures,
+    field of view, gas, metal and scanner from wide ranges; ``renderer="variant"`` is the
+    held-out renderer for robustness tests (see variant.py), never for training.
     """
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale}")
     if risk_mix not in RISK_MIXES:
         raise ValueError(f"risk_mix must be one of {', '.join(RISK_MIXES)}, got {risk_mix!r}")
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
+    dr = resolve_randomization(randomize)
     rng = _case_rng(seed, preset.code, index)
     sc = preset.scanner
     spacing = spacing_override or (sc.pixel_mm, sc.pixel_mm, sc.slice_mm)
-    grid = make_grid(tuple(f * scale for f in field_of_view_mm), spacing, sc.orientation)
     if risk_mix == "balanced":
         group = BALANCED_GROUPS[(index + seed) % len(BALANCED_GROUPS)]
         note, intent = sample_note_for_risk(preset.clinical_mix, group, rng)
     else:
         note, intent = sample_note(preset.clinical_mix, rng)
     risk = nccn_risk_group(note)
-    anatomy = build_anatomy(grid, rng, scale=scale, prostatectomy=intent != "definitive", contrast=contrast)
-    targets = delineate(anatomy, grid, preset.policy, risk, scale=scale)
-    ct = acquire(anatomy.hu, sc, grid.spacing, rng)
-    return SyntheticCase(case_id=f"{preset.code.lower()}{index + 1:03d}", ct=ct, affine=grid.affine,
-                         note=note, intent=intent, risk=risk, anatomy=anatomy, targets=targets, grid=grid)
+    out = render(preset, rng, risk, prostatectomy=intent != "definitive", scale=scale,
+                 field_of_view_mm=field_of_view_mm, spacing=spacing, contrast=contrast, randomization=dr,
+                 renderer=renderer)
+    return SyntheticCase(case_id=f"{preset.code.lower()}{index + 1:03d}", ct=out.ct, affine=out.grid.affine,
+                         note=note, intent=intent, risk=risk, anatomy=out.anatomy, targets=out.targets,
+                         grid=out.grid, rendering=out.info)
 
 
 def _save(array: np.ndarray, affine: np.ndarray, path: Path, dtype: type) -> None:
@@ -105,17 +116,22 @@ def _entry(case: SyntheticCase, folder: Path) -> dict[str, str]:
 def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: str | Path, seed: int = 0,
                     scale: float = 1.0, *, field_of_view_mm: tuple[float, float, float] = DEFAULT_FOV_MM,
                     spacing_override: tuple[float, float, float] | None = None, contrast: bool = False,
-                    risk_mix: str = "center", overwrite: bool = False,
+                    risk_mix: str = "center", randomize: DomainRandomization | bool = False,
+                    renderer: str = "standard", overwrite: bool = False,
                     progress: Callable[[int, int], None] | None = None) -> Path:
     """Write ``n_cases`` patients of ``center`` (code, preset path or preset) to ``out_dir``.
 
     Layout: imagesTr/ (int16 CT), labelsTr/ (PTV), organsTr/ (prostate), gtvTr/ (definitive
     cases only), dataset.json. Refuses a non-empty ``out_dir`` unless ``overwrite``.
-    ``progress(done, total)`` is called after each case.
+    ``progress(done, total)`` is called after each case. ``randomize`` and ``renderer`` are
+    recorded at the top level of dataset.json (``"randomized"``, ``"renderer"``).
     """
     preset = center if isinstance(center, CenterPreset) else load_preset(center)
     if n_cases < 1:
         raise ValueError(f"n_cases must be at least 1, got {n_cases}")
+    if renderer not in RENDERERS:
+        raise ValueError(f"renderer must be one of {', '.join(RENDERERS)}, got {renderer!r}")
+    randomized = resolve_randomization(randomize) is not None
     out = Path(out_dir).resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
         raise FileExistsError(f"output folder {out} is not empty; pass overwrite=True (--overwrite) to replace it")
@@ -127,7 +143,8 @@ def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: st
         entries = []
         for i in range(n_cases):
             case = synthesize_case(preset, i, seed, scale=scale, field_of_view_mm=field_of_view_mm,
-                                   spacing_override=spacing_override, contrast=contrast, risk_mix=risk_mix)
+                                   spacing_override=spacing_override, contrast=contrast, risk_mix=risk_mix,
+                                   randomize=randomize, renderer=renderer)
             entries.append(_entry(case, tmp))
             if progress is not None:
                 progress(i + 1, n_cases)
@@ -135,7 +152,8 @@ def generate_center(center: str | Path | CenterPreset, n_cases: int, out_dir: st
         doc = {"name": f"Center{preset.code}", "description": preset.name, "center": preset.code,
                "scanner": {"manufacturer": sc.manufacturer, "model": sc.model, "kvp": sc.kvp, "filter": sc.filter},
                "modality": {"0": "CT"}, "labels": {"0": "background", "1": "PTV"},
-               "numTraining": len(entries), "seed": seed, "risk_mix": risk_mix, "training": entries, "test": []}
+               "numTraining": len(entries), "seed": seed, "risk_mix": risk_mix, "randomized": randomized,
+               "renderer": renderer, "training": entries, "test": []}
         (tmp / "dataset.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
         if out.exists():
             old = out.with_name(f".{out.name}.old-{tmp.name[-8:]}")
