@@ -38,12 +38,18 @@ from site_agent.push import build_push, send_push
 from site_agent.report import exchange_with_hub, recommend_for, save_local_ranking
 from site_agent.training_ui import step_progress
 
-CENTERS = {"A": 8, "B": 4, "C": 4, "D": 8, "E": 4}
+CENTERS = {"A": 10, "B": 5, "C": 10, "D": 8, "E": 4}
 
 
 def synthesise(out: Path, *, scale: float, seed: int, overwrite: bool) -> dict[str, Path]:
-    """The five synthetic centers of the story, each in its own dataset folder."""
-    return {code: generate_center(code, n, out / "data" / code, seed=seed, scale=scale, overwrite=overwrite)
+    """The five synthetic centers of the story, each in its own dataset folder.
+
+    The lead institution's A, B and C are risk-balanced (a base model learns each policy's nodal
+    decision only from patients on both sides of it); the sites D and E keep their own mix.
+    Every center is domain-randomised, so the base model learns anatomy rather than one look.
+    """
+    return {code: generate_center(code, n, out / "data" / code, seed=seed, scale=scale, overwrite=overwrite,
+                                  risk_mix="balanced" if code in "ABC" else "center", randomize=True)
             for code, n in CENTERS.items()}
 
 
@@ -92,7 +98,8 @@ def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, s
         lap("select_router")
         settings = replace(FINETUNE_DEFAULTS, steps=finetune_steps, seed=seed)
         tuned_dir = workdir / "finetuned" / f"{manifest.version}+D"
-        with step_progress(finetune_steps, label="site D: fine-tuning router D", quiet=quiet) as (on_step, on_case):
+        total = finetune_steps * 4  # three leave-one-out folds, then the final run
+        with step_progress(total, label="site D: fine-tuning router D", quiet=quiet) as (on_step, on_case):
             result = finetune_center(Path(pulled.path), data["D"], tuned_dir, center="D", shots=3,
                                      init_router=ranking.best, settings=settings, device=device, overwrite=True,
                                      on_step=on_step, on_case=on_case)
