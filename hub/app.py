@@ -9,6 +9,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from hub import __version__
 from hub.api import problems, routes_admin, routes_advice, routes_info, routes_routers, routes_versions
+from hub.api.encoding import RefuseContentEncoding
 from hub.context import build_context
 from hub.services.metrics import Metrics
 from hub.settings import HubSettings
@@ -41,12 +42,13 @@ class MetricsMiddleware:
 def create_app(settings: HubSettings | None = None) -> FastAPI:
     """Migrate, load the signing key and wire every route for ``settings`` (default: environment)."""
     settings = settings or HubSettings()
-    ctx = build_context(settings)
+    ctx = build_context(settings, clean_temp=True)
     app = FastAPI(title="MoME Hub", version=__version__,
                   description="Model versions, center routers, validated pushes and router recommendations.")
     app.state.hub = ctx
     problems.install(app)
     for module in (routes_info, routes_versions, routes_routers, routes_advice, routes_admin):
         app.include_router(module.router)
+    app.add_middleware(RefuseContentEncoding)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from hub import __version__
 from hub.cli_admin import centers_app, operators_app, sites_app
+from hub.cli_gc import gc_command
 from hub.cli_support import DataDirOpt, DbOpt, JsonOpt, context, emit, handle_errors, settings_from
 from hub.db.models import Center, ModelVersion, Router
 from hub.federation.cli import federate_command
@@ -29,6 +30,7 @@ for name, sub in (("db", db_app), ("versions", versions_app), ("routers", router
                   ("operators", operators_app), ("centers", centers_app)):
     app.add_typer(sub, name=name)
 app.command("federate")(federate_command)
+app.command("gc")(gc_command)
 
 
 def _version(value: bool) -> None:

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 from hub.api.deps import HubContext
 from hub.db.migrate import upgrade
 from hub.db.session import make_engine, make_session_factory
 from hub.services.blobs import BlobStore
+from hub.services.gc import remove_stale_parts
+from hub.services.index_cache import IndexCache
 from hub.services.metrics import Metrics
-from hub.services.recommend import IndexCache
 from hub.services.signing import load_or_create_signer
 from hub.settings import HubSettings
 
 
-def build_context(settings: HubSettings, *, migrate: bool = True) -> HubContext:
-    """Create the data directory, migrate the database and load (or create) the signing key."""
+def build_context(settings: HubSettings, *, migrate: bool = True, clean_temp: bool = False) -> HubContext:
+    """Create the data directory, migrate, load the signing key; a server start also drops dead uploads' parts."""
+    started = time.time()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.db_url)
     if migrate:
         upgrade(engine)
+    store = BlobStore(settings.blob_dir, settings.chunk_bytes)
+    if clean_temp and (stale := remove_stale_parts(store, before=started)):
+        logging.getLogger("hub").warning("removed %d temp part(s) left by an interrupted upload", len(stale))
     return HubContext(
         settings=settings,
         factory=make_session_factory(engine),
-        store=BlobStore(settings.blob_dir, settings.chunk_bytes),
+        store=store,
         signer=load_or_create_signer(settings.signing_key_path),
         metrics=Metrics(),
         index_cache=IndexCache(settings.recommend_cache_s),

@@ -5,11 +5,13 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from protocols.manifest import StrictModel
+from protocols.text import printable
 
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Tag = Annotated[str, Field(max_length=64), AfterValidator(printable)]
 _SHARE_TOLERANCE = 0.02
 
 
@@ -45,10 +47,10 @@ def _check_shares(v: dict, field: str) -> dict:
 class ScannerInfo(StrictModel):
     """The CT scanner and reconstruction most of the site's cases come from."""
 
-    manufacturer: str = Field(min_length=1, max_length=64)
-    model: str | None = Field(default=None, max_length=64)
+    manufacturer: Tag = Field(min_length=1)
+    model: Tag | None = None
     kvp: float | None = Field(default=None, gt=0, le=200)
-    filter: str | None = Field(default=None, max_length=64, description="convolution kernel / filter")
+    filter: Tag | None = Field(default=None, description="convolution kernel / filter")
 
 
 class ClinicalMix(StrictModel):

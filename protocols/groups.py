@@ -6,7 +6,8 @@ import re
 from enum import StrEnum
 
 CENTER_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$"
-_CENTER_RE = re.compile(CENTER_CODE_PATTERN)
+"""Anchored for pydantic/FastAPI ``pattern=`` (whole string); Python code uses ``fullmatch``, never ``match``."""
+_CENTER_RE = re.compile(CENTER_CODE_PATTERN.removeprefix("^").removesuffix("$"))
 ROUTER_PREFIX = "router."
 
 
@@ -26,7 +27,7 @@ SHAREABLE_GROUPS = frozenset({TensorGroup.EXPERTS.value})
 
 def validate_center_code(code: str) -> str:
     """Return ``code`` if it is a valid center code, else raise ``ValueError``."""
-    if not isinstance(code, str) or not _CENTER_RE.match(code):
+    if not isinstance(code, str) or _CENTER_RE.fullmatch(code) is None:
         raise ValueError(
             f"center code {code!r} is invalid: use 1-32 letters, digits, '_' or '-', starting with a letter or digit"
         )

@@ -7,14 +7,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from protocols.fingerprint import SiteFingerprint
-from protocols.groups import validate_center_code
 from protocols.manifest import ModelManifest, Sha256, StrictModel
+from protocols.text import CenterCode, DbId, Name, Version
 
 API_PREFIX = "/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+MAX_REPORT_CASES = 100_000
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -125,21 +126,17 @@ class PushResult(StrictModel):
 
 
 class ZeroShotResult(StrictModel):
-    center: str = Field(description="center code of the router that was evaluated")
-    router_id: int | None = Field(default=None, description="defaults to that center's latest router")
+    center: CenterCode = Field(description="center code of the router that was evaluated")
+    router_id: DbId | None = Field(default=None, description="defaults to that center's latest router")
     dice: float = Field(ge=0.0, le=1.0)
-    case_count: int = Field(ge=1, le=100_000)
-
-    @field_validator("center")
-    @classmethod
-    def _center(cls, v: str) -> str:
-        return validate_center_code(v)
+    case_count: int = Field(ge=1, le=MAX_REPORT_CASES, description="at most the site's center fingerprint "
+                            "case_count (or the hub's cap when the center has none)")
 
 
 class ZeroShotReport(StrictModel):
     """Per-router Dice over the site's own labelled cases; aggregates only."""
 
-    model_version: str
+    model_version: Version
     results: list[ZeroShotResult] = Field(min_length=1, max_length=1000)
 
 
@@ -150,7 +147,7 @@ class ZeroShotReportAck(StrictModel):
 
 class RecommendationRequest(StrictModel):
     fingerprint: SiteFingerprint
-    model_version: str | None = Field(default=None, description="defaults to the newest published version")
+    model_version: Version | None = Field(default=None, description="defaults to the newest published version")
     limit: int = Field(default=5, ge=1, le=100)
 
 
@@ -164,6 +161,8 @@ class RouterRecommendation(StrictModel):
     zero_shot_dice: float | None = None
     zero_shot_cases: int = 0
     zero_shot_sites: int = 0
+    zero_shot_weight: float = Field(default=0.0, description="share of the score from zero-shot reports; each "
+                                    "site's share is capped")
     evidence: list[Evidence]
     reasons: list[str]
 
@@ -183,13 +182,8 @@ class CenterInfo(StrictModel):
 
 
 class SiteCreate(StrictModel):
-    center: str
-    name: str | None = Field(default=None, max_length=128)
-
-    @field_validator("center")
-    @classmethod
-    def _center(cls, v: str) -> str:
-        return validate_center_code(v)
+    center: CenterCode
+    name: Name | None = None
 
 
 class SiteInfo(StrictModel):

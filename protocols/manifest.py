@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from protocols.groups import parse_group, validate_center_code
+from protocols.text import Name, ShortText, Version
 from protocols.version import PROTOCOL_VERSION, WEIGHTS_FORMAT
 
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$", description="lower-case hex sha256")]
@@ -67,10 +68,10 @@ class ModelManifest(StrictModel):
 
     protocol_version: str = PROTOCOL_VERSION
     format: str = WEIGHTS_FORMAT
-    family: str = Field(min_length=1, max_length=64)
-    config_name: str = Field(min_length=1, max_length=128)
+    family: ShortText
+    config_name: Name
     config: dict[str, Any]
-    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    version: Version
     method: str = "mome"
     centers: list[str]
     files: list[FileEntry] = Field(min_length=1)

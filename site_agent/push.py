@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import torch
 import typer
 from rich.table import Table
-from safetensors.torch import save
 
 from models.fsutil import atomic_write_bytes
-from models.groups import tensor_group
-from models.weights import manifest_bytes, read_manifest, read_tensors, verify_files
 from protocols.groups import router_group
 from protocols.hub_api import PushResult
 from protocols.manifest import ModelManifest
@@ -30,6 +27,9 @@ from site_agent.config import SiteConfig, WorkdirOpt, load_config, resolve_workd
 from site_agent.console import console, emit_json, expected_errors
 from site_agent.hub_client import HubClient
 from site_agent.options import JsonOpt
+
+if TYPE_CHECKING:
+    import torch
 
 METADATA_KEY = "mome.update"
 EVALUATION = "evaluation.json"
@@ -71,12 +71,17 @@ class PushPlan:
 def newest_finetuned(workdir: Path) -> Path | None:
     """The most recently written model folder under ``WORKDIR/finetuned/``."""
     root = Path(workdir) / "finetuned"
-    dirs = [d for d in root.iterdir() if (d / "manifest.json").is_file()] if root.is_dir() else []
+    dirs = [d for d in root.iterdir() if not d.name.startswith(".") and (d / "manifest.json").is_file()] \
+        if root.is_dir() else []
     return max(dirs, key=lambda d: (d / "manifest.json").stat().st_mtime) if dirs else None
 
 
 def outbound_filter(tensors: dict[str, torch.Tensor], manifest: ModelManifest, allowed: set[str]) -> list[TensorRow]:
     """Refuse any tensor outside ``allowed`` groups (by manifest and by name) or with NaN/Inf values."""
+    import torch
+
+    from models.groups import tensor_group
+
     rows = []
     for name, t in sorted(tensors.items()):
         spec = manifest.tensors.get(name)
@@ -91,16 +96,21 @@ def outbound_filter(tensors: dict[str, torch.Tensor], manifest: ModelManifest, a
 
 
 def _metrics(model_dir: Path, manifest: ModelManifest) -> dict[str, float]:
+    """Aggregate metrics for the update manifest; the hub refuses non-finite numbers, so they stay here."""
     metrics = dict(manifest.lineage.metrics)
     path = model_dir / EVALUATION
     if path.is_file():
         doc = json.loads(path.read_text())
         metrics |= {k: float(v) for k, v in doc.get("metrics", {}).items() if isinstance(v, int | float)}
-    return metrics
+    return {k: v for k, v in metrics.items() if math.isfinite(v)}
 
 
 def build_push(model_dir: Path, center: str, *, router_only: bool = False) -> PushPlan:
     """The bytes and manifest of an update from a fine-tuned model folder (nothing is sent)."""
+    from safetensors.torch import save
+
+    from models.weights import manifest_bytes, read_manifest, read_tensors, verify_files
+
     model_dir = Path(model_dir)
     manifest = read_manifest(model_dir)
     verify_files(model_dir, manifest)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.errors import Forbidden, Unauthorized
 from hub.services.blobs import BlobStore
+from hub.services.index_cache import IndexCache
 from hub.services.metrics import Metrics
 from hub.services.principals import Principal, authenticate
-from hub.services.recommend import IndexCache
 from hub.services.signing import Signer
 from hub.settings import HubSettings
 from protocols.hub_api import TokenScope
@@ -40,13 +41,18 @@ def get_session(ctx: Annotated[HubContext, Depends(get_ctx)]) -> Iterator[Sessio
         yield session
 
 
-def get_principal(request: Request, ctx: Annotated[HubContext, Depends(get_ctx)]) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+bearer = HTTPBearer(auto_error=False, scheme_name="bearer",
+                    description="a site token (mhs_...) or an operator token (mho_...)")
+"""Documents the scheme in OpenAPI (``components.securitySchemes``); errors stay our own problems."""
+
+
+def get_principal(ctx: Annotated[HubContext, Depends(get_ctx)],
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise Unauthorized("this endpoint needs an 'Authorization: Bearer <token>' header", code="no_token")
     with ctx.factory() as session:
-        return authenticate(session, token.strip())
+        return authenticate(session, token)
 
 
 def require_operator(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -9,6 +12,14 @@ from starlette.responses import JSONResponse
 
 from hub.errors import HubError
 from protocols.hub_api import PROBLEM_CONTENT_TYPE, Problem
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def field_path(loc: Sequence[object], limit: int = 120) -> str:
+    """A validation error location as ``a.b.c``, control characters escaped and cut to ``limit`` characters."""
+    path = ".".join(str(p) for p in loc if p != "body")
+    return _UNPRINTABLE.sub(lambda m: f"\\x{ord(m.group()):02x}", path)[:limit]
 
 
 def problem(status: int, title: str, detail: str, code: str, field: str | None = None) -> JSONResponse:
@@ -27,8 +38,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, err: RequestValidationError) -> JSONResponse:
         e = err.errors()[0]
-        loc = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
-        return problem(422, "Invalid request", f"{loc or 'request'}: {e.get('msg')}", "invalid_request", loc or None)
+        loc = field_path(e.get("loc", ()))
+        msg = str(e.get("msg", "invalid value")).removeprefix("Value error, ")
+        return problem(422, "Invalid request", f"{loc or 'request'}: {msg}", "invalid_request", loc or None)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, err: StarletteHTTPException) -> JSONResponse:

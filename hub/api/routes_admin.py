@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from hub.api.deps import Ctx, CurrentOperator, CurrentPrincipal, SessionDep
+from hub.api.params import ActionQuery, CenterPath, CenterQuery, IdPath
 from hub.services import audit
 from hub.services.centers import list_centers, set_fingerprint
 from hub.services.principals import add_site, list_sites, revoke_site
@@ -24,12 +25,12 @@ def post_site(body: SiteCreate, ctx: Ctx, who: CurrentOperator) -> SiteCreated:
 
 @router.get("/sites", response_model=list[SiteInfo])
 def get_sites(session: SessionDep, who: CurrentOperator,
-              center: Annotated[str | None, Query()] = None) -> list[SiteInfo]:
+              center: CenterQuery = None) -> list[SiteInfo]:
     return list_sites(session, center=center)
 
 
 @router.post("/sites/{site_id}/revoke", response_model=SiteInfo)
-def post_revoke(site_id: int, ctx: Ctx, who: CurrentOperator) -> SiteInfo:
+def post_revoke(site_id: IdPath, ctx: Ctx, who: CurrentOperator) -> SiteInfo:
     """Revoke a site's token; its next request is refused."""
     return revoke_site(ctx.factory, site_id=site_id, actor=who.actor)
 
@@ -40,7 +41,7 @@ def get_centers(session: SessionDep, who: CurrentPrincipal) -> list[CenterInfo]:
 
 
 @router.put("/centers/{code}/fingerprint", response_model=CenterInfo)
-def put_fingerprint(code: str, body: SiteFingerprint, ctx: Ctx, who: CurrentOperator) -> CenterInfo:
+def put_fingerprint(code: CenterPath, body: SiteFingerprint, ctx: Ctx, who: CurrentOperator) -> CenterInfo:
     """Publish the aggregate fingerprint recommendations compare sites against."""
     info = set_fingerprint(ctx.factory, code=code, fingerprint=body, actor=who.actor)
     ctx.index_cache.invalidate()
@@ -49,5 +50,5 @@ def put_fingerprint(code: str, body: SiteFingerprint, ctx: Ctx, who: CurrentOper
 
 @router.get("/audit", response_model=list[AuditEventInfo])
 def get_audit(session: SessionDep, who: CurrentOperator, limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-              action: Annotated[str | None, Query()] = None) -> list[AuditEventInfo]:
+              action: ActionQuery = None) -> list[AuditEventInfo]:
     return audit.list_events(session, limit=limit, action=action)

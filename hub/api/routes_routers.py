@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
 from hub.api.deps import Ctx, CurrentPrincipal, CurrentSite, SessionDep
 from hub.api.downloads import blob_response
+from hub.api.params import CenterPath, CenterQuery, IdPath, VersionPath, VersionQuery
 from hub.api.upload import read_push
 from hub.db.models import Center, ModelVersion, Router
 from hub.errors import HubError, NotFound
@@ -46,8 +45,8 @@ async def push_router(request: Request, ctx: Ctx, site: CurrentSite) -> PushResu
 
 
 @router.get("/routers", response_model=list[RouterInfo])
-def list_routers(session: SessionDep, who: CurrentPrincipal, version: Annotated[str | None, Query()] = None,
-                 center: Annotated[str | None, Query()] = None) -> list[RouterInfo]:
+def list_routers(session: SessionDep, who: CurrentPrincipal, version: VersionQuery = None,
+                 center: CenterQuery = None) -> list[RouterInfo]:
     stmt = select(Router).join(Center).join(ModelVersion).where(ModelVersion.status.in_(registry.VISIBLE))
     if version:
         stmt = stmt.where(ModelVersion.version == version)
@@ -73,24 +72,25 @@ def _by_id(session: SessionDep, router_id: int) -> Router:
 
 
 @router.get("/routers/{router_id}", response_model=RouterInfo)
-def get_router(router_id: int, session: SessionDep, who: CurrentPrincipal) -> RouterInfo:
+def get_router(router_id: IdPath, session: SessionDep, who: CurrentPrincipal) -> RouterInfo:
     return registry.router_info(_by_id(session, router_id))
 
 
 @router.get("/routers/{router_id}/artifact", response_class=FileResponse)
-def get_router_artifact(router_id: int, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
+def get_router_artifact(router_id: IdPath, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
     r = _by_id(session, router_id)
     return blob_response(ctx, r.artifact_sha256, filename=f"router-{r.center.code}-{r.id}.safetensors")
 
 
 @router.get("/versions/{version}/routers/{center}", response_model=RouterInfo)
-def get_latest_router(version: str, center: str, session: SessionDep, who: CurrentPrincipal) -> RouterInfo:
+def get_latest_router(version: VersionPath, center: CenterPath, session: SessionDep,
+                      who: CurrentPrincipal) -> RouterInfo:
     """The newest router of ``center`` for ``version``."""
     return registry.router_info(_latest(session, version, center))
 
 
 @router.get("/versions/{version}/routers/{center}/artifact", response_class=FileResponse)
-def get_latest_router_artifact(version: str, center: str, session: SessionDep, ctx: Ctx,
+def get_latest_router_artifact(version: VersionPath, center: CenterPath, session: SessionDep, ctx: Ctx,
                                who: CurrentPrincipal) -> FileResponse:
     """Gate of ``center`` plus the experts it goes with, as one safetensors file."""
     r = _latest(session, version, center)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 from starlette.responses import FileResponse
 
 from hub.api.deps import Ctx, CurrentOperator, CurrentPrincipal, SessionDep
 from hub.api.downloads import blob_response
+from hub.api.params import FileNamePath, Sha256Path, VersionPath
 from hub.db.models import Blob, ModelVersion
 from hub.errors import NotFound
 from hub.services import registry
@@ -17,7 +18,6 @@ from hub.services.publish import set_status
 from protocols.hub_api import ModelVersionInfo, SignedManifest, TokenScope, VersionStatus
 
 router = APIRouter(prefix="/v1", tags=["versions"])
-Sha = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
 
 
 @router.get("/versions", response_model=list[ModelVersionInfo])
@@ -30,20 +30,21 @@ def list_versions(session: SessionDep, who: CurrentPrincipal,
 
 
 @router.get("/versions/{version}", response_model=ModelVersionInfo)
-def get_version(version: str, session: SessionDep, who: CurrentPrincipal) -> ModelVersionInfo:
+def get_version(version: VersionPath, session: SessionDep, who: CurrentPrincipal) -> ModelVersionInfo:
     row = registry.get_version(session, version, include_drafts=who.scope is TokenScope.OPERATOR)
     return registry.version_info(row)
 
 
 @router.get("/versions/{version}/manifest", response_model=SignedManifest)
-def get_manifest(version: str, session: SessionDep, who: CurrentPrincipal) -> SignedManifest:
+def get_manifest(version: VersionPath, session: SessionDep, who: CurrentPrincipal) -> SignedManifest:
     """The manifest and an Ed25519 signature over ``canonical_json(manifest)``; verify with /v1/info's key."""
     row = registry.get_version(session, version, include_drafts=who.scope is TokenScope.OPERATOR)
     return registry.signed_manifest(row)
 
 
 @router.get("/versions/{version}/files/{name}", response_class=FileResponse)
-def get_file(version: str, name: str, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
+def get_file(version: VersionPath, name: FileNamePath, session: SessionDep, ctx: Ctx,
+             who: CurrentPrincipal) -> FileResponse:
     row = registry.get_version(session, version, include_drafts=who.scope is TokenScope.OPERATOR)
     try:
         entry = registry.manifest_of(row).file(name)
@@ -53,7 +54,7 @@ def get_file(version: str, name: str, session: SessionDep, ctx: Ctx, who: Curren
 
 
 @router.put("/versions/{version}/status", response_model=ModelVersionInfo)
-def put_status(version: str, status: Annotated[VersionStatus, Query()], ctx: Ctx,
+def put_status(version: VersionPath, status: Annotated[VersionStatus, Query()], ctx: Ctx,
                who: CurrentOperator) -> ModelVersionInfo:
     """Operator only: publish a draft or deprecate a version."""
     info = set_status(factory=ctx.factory, version=version, status=status, actor=who.actor)
@@ -62,7 +63,7 @@ def put_status(version: str, status: Annotated[VersionStatus, Query()], ctx: Ctx
 
 
 @router.get("/blobs/{sha256}", response_class=FileResponse, tags=["files"])
-def get_blob(sha256: Sha, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
+def get_blob(sha256: Sha256Path, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
     """Any stored file by content hash, with HTTP Range (206 + Content-Range) for resumable downloads."""
     if session.get(Blob, sha256) is None:
         raise NotFound(f"no stored file has sha256 {sha256}", field="sha256")

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import IO
 
 from pydantic import ValidationError
+from python_multipart.exceptions import FormParserError
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.types import Message
 
-from hub.errors import InvalidInput, PayloadTooLarge
+from hub.api.problems import field_path
+from hub.errors import HubError, InvalidInput, PayloadTooLarge
 from protocols.router_update import RouterUpdateManifest
 
 MULTIPART_OVERHEAD = 256 * 1024
@@ -38,8 +40,12 @@ async def read_push(request: Request, max_push_bytes: int) -> tuple[RouterUpdate
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput("a push is multipart/form-data with a 'manifest' field and a 'file' part",
                            field="content-type", code="bad_content_type")
-    form = await _capped(request, max_push_bytes + MULTIPART_OVERHEAD).form(
-        max_files=1, max_fields=1, max_part_size=MULTIPART_OVERHEAD)
+    try:
+        form = await _capped(request, max_push_bytes + MULTIPART_OVERHEAD).form(
+            max_files=1, max_fields=1, max_part_size=MULTIPART_OVERHEAD)
+    except FormParserError as err:  # python-multipart's own errors are not turned into 400s by Starlette
+        raise HubError(f"the multipart body is malformed ({str(err)[:120]}); part headers and file names "
+                       f"must be short and well-formed", field="body", code="bad_multipart") from None
     try:
         raw, upload = form.get("manifest"), form.get("file")
         if not isinstance(raw, str):
@@ -50,8 +56,9 @@ async def read_push(request: Request, max_push_bytes: int) -> tuple[RouterUpdate
             manifest = RouterUpdateManifest.model_validate_json(raw)
         except ValidationError as err:
             e = err.errors()[0]
-            loc = ".".join(str(p) for p in e["loc"]) or "manifest"
-            raise InvalidInput(f"push manifest field {loc}: {e['msg']}", field=loc) from None
+            loc = field_path(e["loc"]) or "manifest"
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            raise InvalidInput(f"push manifest field {loc}: {msg}", field=loc) from None
     except BaseException:
         await form.close()
         raise

@@ -12,9 +12,17 @@ from hub.db.models import AuditEvent
 from protocols.hub_api import AuditEventInfo
 
 
+def _fit(value: str, column: str) -> str:
+    """``value`` cut to the column's length, so a long actor or target never fails the write."""
+    limit = AuditEvent.__table__.c[column].type.length
+    return value if len(value) <= limit else value[: limit - 1] + "~"
+
+
 def record(session: Session, *, actor: str, action: str, target: str | None = None, **detail: Any) -> None:
     """Add an audit event to the caller's transaction (it commits or rolls back with the write)."""
-    session.add(AuditEvent(actor=actor, action=action, target=target, detail_json=json.dumps(detail, default=str)))
+    session.add(AuditEvent(actor=_fit(actor, "actor"), action=_fit(action, "action"),
+                           target=None if target is None else _fit(target, "target"),
+                           detail_json=json.dumps(detail, default=str)))
 
 
 def list_events(session: Session, *, limit: int = 100, action: str | None = None) -> list[AuditEventInfo]:

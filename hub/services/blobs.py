@@ -11,6 +11,9 @@ from typing import BinaryIO
 
 from hub.errors import InvalidInput, PayloadTooLarge
 
+PART_PREFIX = "part-"
+"""Temp parts are ``.tmp/part-<pid>-<random>`` so a crash's leftovers can be told from live uploads."""
+
 
 class BlobStore:
     def __init__(self, root: Path, chunk_bytes: int = 1024 * 1024) -> None:
@@ -25,13 +28,21 @@ class BlobStore:
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
 
+    def touch(self, sha256: str) -> bool:
+        """Refresh a stored blob's mtime (so ``hub gc`` leaves it alone while a write adopts it); False if absent."""
+        try:
+            os.utime(self.path(sha256))
+        except FileNotFoundError:
+            return False
+        return True
+
     def put_chunks(
         self, chunks: Iterable[bytes], *, sha256: str | None = None, size: int | None = None,
         max_bytes: int | None = None, what: str = "upload",
     ) -> tuple[str, int]:
         """Store a stream; checks size and sha256 (when given) before the rename. Returns (sha256, size)."""
         digest, total = hashlib.sha256(), 0
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix="part-")
+        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"{PART_PREFIX}{os.getpid()}-")
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.models import Center, Operator, Site, utcnow
 from hub.db.session import write_session
-from hub.errors import NotFound, Unauthorized
+from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.services import audit, registry
 from hub.services.tokens import OPERATOR_PREFIX, SITE_PREFIX, hash_token, new_token, token_matches
 from protocols.groups import validate_center_code
 from protocols.hub_api import SiteCreated, SiteInfo, TokenScope
+from protocols.text import Name
+
+ACTOR_NAME_CHARS = 64
+"""How much of a principal's name its audit actor string keeps (the id identifies it)."""
+_NAME = TypeAdapter(Name)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,17 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        return f"{self.scope.value}:{self.id}:{self.name}" + (f"@{self.center}" if self.center else "")
+        """``scope:id:name@center`` with the name cut to ``ACTOR_NAME_CHARS`` so it fits the audit column."""
+        name = self.name[:ACTOR_NAME_CHARS]
+        return f"{self.scope.value}:{self.id}:{name}" + (f"@{self.center}" if self.center else "")
+
+
+def checked_name(name: str) -> str:
+    """``name`` if it is 1-128 printable characters, else ``InvalidInput`` naming the field."""
+    try:
+        return _NAME.validate_python(name)
+    except ValidationError as err:
+        raise InvalidInput(f"name: {err.errors()[0]['msg'].removeprefix('Value error, ')}", field="name") from None
 
 
 def site_info(site: Site) -> SiteInfo:
@@ -37,6 +53,7 @@ def site_info(site: Site) -> SiteInfo:
 
 def add_site(factory: sessionmaker[Session], *, center: str, name: str | None, actor: str) -> SiteCreated:
     validate_center_code(center)
+    name = None if name is None else checked_name(name)
     token = new_token(SITE_PREFIX)
     with write_session(factory) as s:
         c = registry.get_or_create_center(s, center)
@@ -66,7 +83,18 @@ def revoke_site(factory: sessionmaker[Session], *, site_id: int, actor: str) -> 
         return site_info(site)
 
 
+def assert_site_active(session: Session, site_id: int) -> None:
+    """Inside a write transaction, refuse a site revoked since it authenticated (row locked until commit)."""
+    # FOR UPDATE on PostgreSQL: a concurrent revocation waits for this commit instead of racing it
+    # (SQLite's BEGIN IMMEDIATE in write_session already serialises writers).
+    revoked = session.scalar(select(Site.revoked).where(Site.id == site_id).with_for_update())
+    if revoked is None or revoked:
+        raise Unauthorized("this site token was revoked while the request was in progress; nothing was stored",
+                           code="token_revoked")
+
+
 def add_operator(factory: sessionmaker[Session], *, name: str, actor: str) -> tuple[int, str]:
+    name = checked_name(name)
     token = new_token(OPERATOR_PREFIX)
     with write_session(factory) as s:
         op = Operator(name=name, token_hash=hash_token(token), revoked=False)

@@ -17,6 +17,7 @@ from hub.errors import InvalidInput, PayloadTooLarge
 from hub.services import audit, registry
 from hub.services.blobs import BlobStore
 from hub.services.compose import compose_router, sources_from_file
+from hub.services.principals import assert_site_active
 from hub.services.publish import new_blob_guard
 from hub.services.push_validation import check_manifest, validate_tensors
 from protocols.hub_api import PushResult, RouterSource
@@ -65,7 +66,7 @@ def accept_push(*, factory: sessionmaker[Session], store: BlobStore, pusher: Pus
             return PushResult(router=registry.router_info(row), created=False)
     checked = validate_tensors(fh, size, update=update, base=base, max_header_bytes=max_header_bytes)
     with new_blob_guard(store, factory) as created:
-        if not store.exists(sha):
+        if not store.touch(sha):
             store.put_file(fh, sha256=sha, size=size, what="push file")
             created(sha)
         if checked.experts_included:
@@ -87,6 +88,7 @@ def accept_push(*, factory: sessionmaker[Session], store: BlobStore, pusher: Pus
 
 def _record(s: Session, base_id: int, update: RouterUpdateManifest, pusher: Pusher, sha: str, size: int,
             artifact: tuple[str, int], experts_included: bool) -> PushResult:
+    assert_site_active(s, pusher.site_id)
     center = registry.get_or_create_center(s, update.center)
     registry.ensure_blob(s, sha, size)
     registry.ensure_blob(s, *artifact)

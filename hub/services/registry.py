@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -81,11 +82,17 @@ def center_info(c: Center) -> CenterInfo:
                       fingerprint_updated_at=c.fingerprint_updated_at)
 
 
+def finite_metrics(metrics_json: str) -> dict[str, float]:
+    """Stored metrics without NaN/Inf (rows written before pushes were checked could hold them)."""
+    raw = json.loads(metrics_json or "{}")
+    return {k: float(v) for k, v in raw.items() if isinstance(v, int | float) and math.isfinite(v)}
+
+
 def router_info(r: Router) -> RouterInfo:
     site = r.site
     return RouterInfo(
         id=r.id, center=r.center.code, model_version=r.model_version.version, source=RouterSource(r.source),
-        init_router=r.init_router, shots=r.shots, sample_count=r.sample_count, metrics=json.loads(r.metrics_json),
+        init_router=r.init_router, shots=r.shots, sample_count=r.sample_count, metrics=finite_metrics(r.metrics_json),
         push_sha256=r.push_sha256, artifact=FileRef(sha256=r.artifact_sha256, size=r.artifact_size),
         experts_from=r.experts_from, pushed_by=(f"site:{site.id}:{site.name or ''}" if site else None),
         created_at=r.created_at,

@@ -12,6 +12,7 @@ from typing import BinaryIO
 import numpy as np
 
 from hub.errors import PushRejected
+from hub.services.bounded_json import parse_bounded
 
 DTYPE_SIZES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
 _FLOAT_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2"}
@@ -57,10 +58,7 @@ def read_header(fh: BinaryIO, file_size: int, *, max_header_bytes: int, what: st
         raise _bad(f"{what} declares a {n}-byte safetensors header, over the limit of {max_header_bytes}")
     if n > file_size - 8:
         raise _bad(f"{what} declares a header longer than the file")
-    try:
-        raw = json.loads(fh.read(n).decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise _bad(f"{what} has a safetensors header that is not valid JSON") from None
+    raw = parse_bounded(fh.read(n), what=what, object_pairs_hook=_no_duplicates)
     if not isinstance(raw, dict):
         raise _bad(f"{what} has a safetensors header that is not a JSON object")
     meta = raw.pop("__metadata__", {})

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from protocols.fingerprint import ClinicalMix, ScannerInfo, SiteFingerprint
 from protocols.hub_api import (
+    MAX_REPORT_CASES,
     FileRef,
     HubInfo,
     Problem,
@@ -56,3 +57,31 @@ def test_strict_and_validated():
 
 def test_canonical_json_is_sorted_and_compact():
     assert canonical_json({"b": 1, "a": [1, {"d": 2, "c": "é"}]}) == b'{"a":[1,{"c":"\\u00e9","d":2}],"b":1}'
+
+
+@pytest.mark.parametrize(("model", "field", "value"), [
+    ("SiteCreate", "center", "D\n"), ("SiteCreate", "name", "a\x00b"), ("SiteCreate", "name", "a\u2028b"),
+    ("ZeroShotReport", "model_version", "1.0\n"), ("FileRef", "sha256", "a" * 64 + "\n"),
+    ("ZeroShotResult", "router_id", 2**31), ("ZeroShotResult", "case_count", MAX_REPORT_CASES + 1),
+])
+def test_wire_strings_are_whole_string_matched_and_bounded(model, field, value):
+    import protocols.hub_api as api
+
+    valid = {"SiteCreate": {"center": "D", "name": "n"}, "FileRef": {"sha256": "a" * 64, "size": 1},
+             "ZeroShotReport": {"model_version": "1.0", "results": [{"center": "A", "dice": 0.5, "case_count": 1}]},
+             "ZeroShotResult": {"center": "A", "dice": 0.5, "case_count": 1}}[model]
+    getattr(api, model).model_validate(valid)
+    with pytest.raises(ValidationError) as err:
+        getattr(api, model).model_validate({**valid, field: value})
+    assert err.value.errors()[0]["loc"][0] == field
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_router_update_metrics_must_be_finite(value):
+    from protocols.router_update import RouterUpdateManifest
+
+    base = {"family": "mome_ro", "center": "D", "base_version": "1.0", "shots": 1, "sample_count": 1,
+            "sha256": "a" * 64, "size": 1}
+    assert RouterUpdateManifest(**base, metrics={"dice": 0.5}).metrics == {"dice": 0.5}
+    with pytest.raises(ValidationError, match="finite"):
+        RouterUpdateManifest(**base, metrics={"dice": value})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -10,9 +11,12 @@ import pytest
 from safetensors.numpy import load
 from sqlalchemy import func, select
 
-from hub.db.models import AuditEvent, Router
-from hub.services.principals import add_site
+from hub.db.models import AuditEvent, Router, ZeroShotReportRow
+from hub.errors import Unauthorized
+from hub.services.principals import Principal, add_site, revoke_site
 from hub.services.push import Pusher, accept_push
+from hub.services.reports import store_report
+from protocols.hub_api import TokenScope, ZeroShotReport
 from tests.hub.hubfake import EXPERTS, gate_name, push_bytes, push_form, push_manifest
 
 
@@ -154,3 +158,43 @@ def open_bytes(data: bytes):
     import io
 
     return io.BytesIO(data)
+
+
+class RevokedWhileReading(io.BytesIO):
+    """An upload during which the operator revokes the pushing site (at the first read)."""
+
+    def __init__(self, data: bytes, revoke) -> None:
+        super().__init__(data)
+        self.revoke = revoke
+
+    def read(self, size: int | None = -1) -> bytes:
+        if self.revoke:
+            self.revoke, revoke = None, self.revoke
+            revoke()
+        return super().read(size)
+
+
+def test_push_revoked_mid_upload_commits_nothing(hub):
+    # Prepare: the site authenticated, then the operator revokes it while its file is being processed
+    data = push_bytes("D")
+    fh = RevokedWhileReading(data, lambda: revoke_site(hub.ctx.factory, site_id=hub.site_d_id, actor="test"))
+    before = _state(hub)
+    # Execute
+    with pytest.raises(Unauthorized, match="revoked") as err:
+        accept_push(factory=hub.ctx.factory, store=hub.ctx.store, fh=fh, update=push_manifest(data, "D"),
+                    pusher=Pusher(site_id=hub.site_d_id, center="D", actor="site:D"), max_push_bytes=1 << 20,
+                    max_header_bytes=1 << 20)
+    # Assert
+    assert err.value.code == "token_revoked" and fh.revoke is None
+    assert _state(hub) == before
+
+
+def test_report_from_site_revoked_after_authentication_is_refused(hub):
+    site = Principal(TokenScope.SITE, hub.site_d_id, "delta", "D")
+    revoke_site(hub.ctx.factory, site_id=hub.site_d_id, actor="test")
+    report = ZeroShotReport.model_validate({"model_version": "1.0", "results": [
+        {"center": "A", "dice": 0.9, "case_count": 3}]})
+    with pytest.raises(Unauthorized, match="revoked"):
+        store_report(hub.ctx.factory, site=site, report=report)
+    with hub.ctx.factory() as s:
+        assert s.scalar(select(func.count(ZeroShotReportRow.id))) == 0

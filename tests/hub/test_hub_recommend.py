@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hub.services.influence import MAX_SITE_SHARE, site_shares
+from hub.services.principals import add_site
+
 FP_A = {"scanner": {"manufacturer": "Siemens", "model": "SOMATOM Definition AS", "kvp": 120, "filter": "B30f"},
         "voxel_spacing_mm": [0.98, 0.98, 3.0], "slice_thickness_mm": 3.0,
         "clinical_mix": {"risk_groups": {"high": 0.6, "unfavorable_intermediate": 0.4},
@@ -44,21 +47,65 @@ def test_cold_start_without_any_fingerprint_still_answers(hub):
     assert all(r["score"] == 0 for r in body["routers"])
 
 
+def _report(hub, token, results):
+    return hub.client.post("/v1/reports/zero-shot", json={"model_version": "1.0", "results": results},
+                           headers=hub.auth(token))
+
+
 def test_zero_shot_reports_outweigh_fingerprint(hub):
-    # Prepare: fingerprints favour B, but sites measured A far better on many cases
+    # Prepare: fingerprints favour B, but four sites measured A far better on many cases
     _publish_fingerprints(hub)
-    report = {"model_version": "1.0", "results": [{"center": "A", "dice": 0.91, "case_count": 40},
-                                                   {"center": "B", "dice": 0.55, "case_count": 40}]}
+    tokens = [hub.site_a] + [add_site(hub.ctx.factory, center=c, name=None, actor="test").token for c in "EFG"]
+    results = [{"center": "A", "dice": 0.91, "case_count": 40}, {"center": "B", "dice": 0.55, "case_count": 40}]
     # Execute
-    r = hub.client.post("/v1/reports/zero-shot", json=report, headers=hub.auth(hub.site_a))
+    acks = [_report(hub, t, results) for t in tokens]
     body = _recommend(hub, SITE_LIKE_B)
     # Assert
-    assert r.status_code == 201 and r.json()["stored"] == 2
+    assert all(r.status_code == 201 and r.json()["stored"] == 2 for r in acks)
     assert [x["center"] for x in body["routers"]] == ["A", "B"]
     top = body["routers"][0]
-    assert top["evidence"] == ["fingerprint", "zero_shot"] and top["zero_shot_cases"] == 40
-    assert any("zero-shot Dice 0.910 over 40 cases" in reason for reason in top["reasons"])
+    assert top["evidence"] == ["fingerprint", "zero_shot"] and top["zero_shot_cases"] == 160
+    assert top["zero_shot_sites"] == 4 and abs(top["zero_shot_weight"] - 160 / 170) < 1e-6
+    assert any("zero-shot Dice 0.910 over 160 cases reported by 4 sites" in reason for reason in top["reasons"])
+    assert sum("of the score" in reason for reason in top["reasons"]) == 4  # 3 sites named, 1 summed up
     assert body["evidence_used"] == ["fingerprint", "zero_shot"] and body["notes"] == []
+
+
+def test_one_site_cannot_steer_another_sites_advice(hub):
+    # Prepare: the fingerprint advice for a B-like site is B first
+    _publish_fingerprints(hub)
+    before = _recommend(hub, SITE_LIKE_B)
+    lie = [{"center": "A", "dice": 1.0, "case_count": 100_000}, {"center": "B", "dice": 0.0, "case_count": 100_000}]
+    # Execute: center D has no fingerprint, so its site may report at most 1000 cases per router
+    too_many = _report(hub, hub.site_d, lie)
+    capped = _report(hub, hub.site_d, [{**x, "case_count": 1000} for x in lie])
+    after = _recommend(hub, SITE_LIKE_B)
+    # Assert
+    assert (too_many.status_code, too_many.json()["code"]) == (422, "too_many_cases")
+    assert too_many.json()["field"] == "results.0.case_count" and "at most 1000 cases" in too_many.json()["detail"]
+    assert capped.status_code == 201
+    assert [x["center"] for x in before["routers"]] == [x["center"] for x in after["routers"]] == ["B", "A"]
+    for old, new in zip(before["routers"], after["routers"], strict=True):
+        assert abs(new["score"] - old["score"]) <= MAX_SITE_SHARE + 1e-9
+        assert new["zero_shot_weight"] == MAX_SITE_SHARE
+        assert any("over 1000 cases, 25% of the score (capped at 25% per site)" in r for r in new["reasons"])
+
+
+def test_report_cannot_exceed_center_fingerprint_case_count(hub):
+    _publish_fingerprints(hub)  # center A's fingerprint says 120 cases
+    r = _report(hub, hub.site_a, [{"center": "B", "dice": 0.5, "case_count": 10},
+                                  {"center": "B", "dice": 0.5, "case_count": 121}])
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["field"] == "results.1.case_count" and "at most 120 cases" in r.json()["detail"]
+    assert _report(hub, hub.site_a, [{"center": "B", "dice": 0.5, "case_count": 120}]).status_code == 201
+
+
+def test_site_shares_are_capped_and_sum_below_one():
+    shares = site_shares([(1, 1.0, 1000), (2, 0.5, 3), (3, 0.2, 3)])
+    assert shares[0].site_id == 1 and shares[0].share == MAX_SITE_SHARE and shares[0].capped
+    assert all(s.share <= MAX_SITE_SHARE for s in shares) and sum(s.share for s in shares) < 1
+    many = site_shares([(i, 0.8, 50) for i in range(10)])
+    assert abs(sum(s.share for s in many) - 500 / 510) < 1e-12 and not any(s.capped for s in many)
 
 
 def test_report_for_unknown_router_is_404_and_operator_cannot_report(hub):
@@ -93,7 +140,7 @@ def test_vectorised_scores_match_reference_similarity():
 
     rng = np.random.default_rng(7)
     fps = [fingerprint(rng) for _ in range(30)] + [None, SiteFingerprint(case_count=3)]
-    index = Index("1", [Candidate(i, f"C{i}", fp, None, 0, 0) for i, fp in enumerate(fps)])
+    index = Index("1", [Candidate(i, f"C{i}", fp) for i, fp in enumerate(fps)])
     site = SiteFingerprint.model_validate({**fingerprint(rng).model_dump(mode="json"),
                                            "scanner": {"manufacturer": "Toshiba", "kvp": 120}})
     got, sim = scores(index, site)

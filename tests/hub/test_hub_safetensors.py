@@ -20,6 +20,10 @@ def _raw(header: dict, data: bytes) -> bytes:
     return struct.pack("<Q", len(h)) + h + data
 
 
+def _with_header(header: bytes, data: bytes = b"") -> bytes:
+    return struct.pack("<Q", len(header)) + header + data
+
+
 def _parse(blob: bytes, limit: int = 1 << 20):
     return read_header(io.BytesIO(blob), len(blob), max_header_bytes=limit)
 
@@ -41,10 +45,21 @@ def test_reads_numpy_safetensors_with_metadata():
     (_raw({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4], "x": 1}}, b"\0" * 4), "exactly"),
     (struct.pack("<Q", 9) + b'{"a":1,"a' + b"\0", "not valid JSON"),
     (_raw({"__metadata__": {"k": 1}}, b""), "__metadata__"),
+    pytest.param(_with_header(b"[" * 100_000 + b"]" * 100_000), "nested deeper than 4", id="deep arrays"),
+    pytest.param(_with_header(b'{"a":' * 10_000 + b"1" + b"}" * 10_000), "nested deeper than 4", id="deep objects"),
+    pytest.param(_with_header(b'{"a":{"dtype":"U8","shape":[' + b"9" * 5000 + b'],"data_offsets":[0,1]}}', b"\0"),
+                 "integer of 5000 digits", id="5000-digit integer"),
+    pytest.param(_with_header(b'{"a":"\\"}'), "unterminated string", id="unterminated string"),
 ])
 def test_malformed_headers_are_rejected(blob, words):
     with pytest.raises(PushRejected, match=words):
         _parse(blob)
+
+
+def test_valid_header_with_brackets_in_names_and_metadata():
+    blob = save({"a[{]": np.zeros(2, np.uint8)}, metadata={"note": "}}]] {[ \\\" nested"})
+    h = _parse(blob)
+    assert set(h.tensors) == {"a[{]"} and h.metadata["note"].startswith("}}]]")
 
 
 def test_duplicate_keys_rejected():
