@@ -52,7 +52,8 @@ def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]
     """
     target = Path(target)
     if target.exists() and any(target.iterdir()) and not overwrite:
-        raise FileExistsError(f"{target} already exists and is not empty; pass overwrite to replace it")
+        raise FileExistsError(f"{target} already exists and is not empty; pass --overwrite (overwrite=True) to "
+                              "replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:

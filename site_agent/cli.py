@@ -10,7 +10,7 @@ import typer
 from site_agent.demo import demo_command
 from site_agent.doctor import doctor_command
 from site_agent.evaluate import evaluate_command
-from site_agent.federate import federate_command
+from site_agent.federate_cli import federate_command
 from site_agent.finetune import finetune_command
 from site_agent.fingerprint import fingerprint_command
 from site_agent.init import init_command

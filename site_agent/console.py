@@ -19,6 +19,8 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from site_agent.plain_progress import PlainProgress
+
 console = Console(stderr=True)
 """Human-facing output goes to stderr, so stdout stays clean for ``--json``."""
 
@@ -48,8 +50,11 @@ def emit_json(payload: Any) -> None:
     sys.stdout.flush()
 
 
-def progress(transient: bool = False) -> Progress:
-    """A progress bar with counts, elapsed and remaining time, on stderr."""
+def progress(transient: bool = False) -> Progress | PlainProgress:
+    """A progress bar with counts, elapsed and remaining time, on stderr; plain periodic lines when stderr is
+    not a terminal (a log file, a pipe, CI), where a live bar would show nothing until the end."""
+    if not console.is_terminal:
+        return PlainProgress(console)
     return Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[info]}"),
         TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=transient,

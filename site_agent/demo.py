@@ -17,16 +17,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from models.data.synthetic.generator import generate_center
 from models.fsutil import atomic_write_bytes
-from models.registry import note_encoder
-from models.training.finetune import FINETUNE_DEFAULTS, finetune_center
-from models.training.loop import TrainSettings
-from models.training.select_router import rank_routers
-from models.training.train import train_multicenter
-from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.finetune_hub import evaluate_before_after
+from site_agent.finetune_run import Stage, finetune_to
 from site_agent.fingerprint import compute_fingerprint
 from site_agent.hub_client import HubClient
 from site_agent.init import init_site
@@ -48,6 +41,8 @@ def synthesise(out: Path, *, scale: float, seed: int, overwrite: bool) -> dict[s
     decision only from patients on both sides of it); the sites D and E keep their own mix.
     Every center is domain-randomised, so the base model learns anatomy rather than one look.
     """
+    from models.data.synthetic.generator import generate_center
+
     return {code: generate_center(code, n, out / "data" / code, seed=seed, scale=scale, overwrite=overwrite,
                                   risk_mix="balanced" if code in "ABC" else "center", randomize=True)
             for code, n in CENTERS.items()}
@@ -64,6 +59,13 @@ def publish_fingerprints(hub: LoopbackHub, data: dict[str, Path], centers: str) 
 def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, scale: float, seed: int,
              device: str, overwrite: bool, quiet: bool) -> dict:
     """Run every step of the story and return the summary (see the module docstring)."""
+    from models.registry import note_encoder
+    from models.training.finetune import FINETUNE_DEFAULTS
+    from models.training.loop import TrainSettings
+    from models.training.select_router import rank_routers
+    from models.training.train import train_multicenter
+    from models.weights import load_model_dir
+
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
 
@@ -100,13 +102,13 @@ def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, s
         tuned_dir = workdir / "finetuned" / f"{manifest.version}+D"
         total = finetune_steps * 4  # three leave-one-out folds, then the final run
         with step_progress(total, label="site D: fine-tuning router D", quiet=quiet) as (on_step, on_case):
-            result = finetune_center(Path(pulled.path), data["D"], tuned_dir, center="D", shots=3,
-                                     init_router=ranking.best, settings=settings, device=device, overwrite=True,
-                                     on_step=on_step, on_case=on_case)
-        lap("finetune")
-        before_after = evaluate_before_after(Path(pulled.path), tuned_dir, data["D"], result, center="D",
-                                             device=device)
-        lap("evaluate")
+            result, before_after = finetune_to(
+                tuned_dir, base=Path(pulled.path), data=data["D"], center="D", shots=3, init_router=ranking.best,
+                shot_ids=[], settings=settings, groups=None, device=device, overwrite=True, stage=Stage(),
+                on_step=on_step, on_case=on_case)
+        if before_after is None:
+            raise ValueError(f"{data['D']}: no labelled case is left over to evaluate the fine-tuned router on")
+        lap("finetune_and_evaluate")
         plan = build_push(tuned_dir, "D")
         router_only = build_push(tuned_dir, "D", router_only=True)
         pushed, receipt = send_push(site, workdir, plan)

@@ -6,10 +6,6 @@ from typing import Annotated
 
 import typer
 
-from models.evaluation.report import render_table
-from models.registry import note_encoder
-from models.training.evaluate import evaluate_samples
-from models.weights import load_model_dir
 from site_agent.console import console, emit_json, expected_errors, progress
 from site_agent.local_data import default_router, site_samples
 from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, choose_device
@@ -32,6 +28,11 @@ def evaluate_command(
     Cases used for fine-tuning (recorded in the model's lineage) are left out unless --include-used.
     """
     with expected_errors():
+        from models.evaluation.report import render_table
+        from models.registry import note_encoder
+        from models.training.evaluate import evaluate_samples
+        from models.weights import load_model_dir
+
         dev = choose_device(device, quiet=json_output, threads=threads)
         net, spec, manifest = load_model_dir(model, device=dev)
         router = router or default_router(net, manifest)

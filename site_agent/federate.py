@@ -1,4 +1,4 @@
-"""The site's Flower ClientApp (``app``) and ``site-agent federate``, which runs it under a Flower SuperNode.
+"""The site's Flower ClientApp (``app``), run under a SuperNode by ``site-agent federate`` (federate_cli.py).
 
 Each round: load the local model, put the received experts in, fine-tune on a few local cases
 (encoder frozen, the site's own router kept local in the run's context state), and reply with
@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import shlex
-import subprocess
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-import typer
 
 from hub.federation.wire import ARRAYS, CONFIG, METRICS, SITE, WEIGHT_KEY, check_experts_only, is_expert
 from models.data.dataset import load_dataset
@@ -29,6 +26,7 @@ from models.training.loop import TrainSettings, run_training
 from models.training.samples import Sample, load_samples
 from models.training.shots import choose_shots
 from models.weights import load_model_dir
+from site_agent.federate_cli import federate_command, make_site_key, supernode_args  # noqa: F401 (kept importable here)
 
 if TYPE_CHECKING:  # flwr is imported when the ClientApp is first used, so other commands work without it
     from flwr.app import Context, Message
@@ -144,53 +142,3 @@ def train(msg: Message, context: Context) -> Message:
 
 # ``site_agent.federate:app`` is what a SuperNode loads; None where flwr is not installed (other commands work).
 app = client_app() if importlib.util.find_spec("flwr") else None
-
-
-def make_site_key(path: Path) -> str:
-    """Write an EC P-384 private key (OpenSSH PEM, as SuperNodes read it); return its public key line."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-
-    key = ec.generate_private_key(ec.SECP384R1())
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption()))
-    path.chmod(0o600)
-    public = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-    path.with_suffix(".pub").write_bytes(public + b"\n")
-    return public.decode()
-
-
-def supernode_args(*, superlink: str, center: str, model: Path, data: Path, key: Path | None,
-                   root_certificates: Path | None, shots: int = 3) -> list[str]:
-    """The ``flower-supernode`` command line for this site."""
-    node_config = f'center="{center}" model-dir="{model.resolve()}" data-dir="{data.resolve()}" shots={shots}'
-    args = ["flower-supernode", "--superlink", superlink, "--node-config", node_config]
-    args += ["--root-certificates", str(root_certificates)] if root_certificates else ["--insecure"]
-    return args + (["--auth-supernode-private-key", str(key)] if key else [])
-
-
-def federate_command(
-    center: Annotated[str, typer.Option("--center", help="This site's center code, as enrolled on the hub.")],
-    model: Annotated[Path, typer.Option("--model", help="Local copy of the hub version being federated.")],
-    data: Annotated[Path, typer.Option("--data", help="Dataset folder with a dataset.json.")],
-    superlink: Annotated[str, typer.Option("--superlink", help="The hub's SuperLink Fleet API, host:port.")],
-    key: Annotated[Path | None, typer.Option("--key", help="SuperNode private key (see --new-key).")] = None,
-    new_key: Annotated[bool, typer.Option("--new-key", help="Create --key and print the public key for the "
-                                                            "hub operator to register, then exit.")] = False,
-    root_certificates: Annotated[Path | None, typer.Option("--root-certificates", help="CA of the SuperLink's "
-                                                           "TLS certificate; without it the link is insecure.")] = None,
-    shots: Annotated[int, typer.Option("--shots", min=1, help="Local training cases per round.")] = 3,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the SuperNode command, do not run it.")] = False,
-) -> None:
-    """Join the hub's federated rounds: run this site's ClientApp under a Flower SuperNode."""
-    if new_key:
-        if key is None:
-            raise typer.BadParameter("--new-key needs --key PATH")
-        typer.echo(make_site_key(key))
-        return
-    args = supernode_args(superlink=superlink, center=center, model=model, data=data, key=key,
-                          root_certificates=root_certificates, shots=shots)
-    if dry_run:
-        typer.echo(shlex.join(args))
-        return
-    raise typer.Exit(subprocess.call(args))

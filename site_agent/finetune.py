@@ -11,17 +11,35 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
 
-from models.training.finetune import ALL_GROUPS, FINETUNE_DEFAULTS, PORTABLE_GROUPS, FinetuneResult, finetune_center
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.finetune_hub import evaluate_before_after, prepare_from_hub, push_after
-from site_agent.options import DataOpt, DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, ThreadsOpt, choose_device
+from site_agent.finetune_hub import prepare_from_hub, push_after
+from site_agent.finetune_run import Stage, finetune_to
+from site_agent.options import (
+    DataOpt,
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    SeedOpt,
+    StepsOpt,
+    ThreadsOpt,
+    check_out_free,
+    choose_device,
+)
 from site_agent.training_ui import step_progress
+
+if TYPE_CHECKING:
+    from models.training.finetune import FinetuneResult
+
+GROUP_NAMES = ("decoder", "alignment", "prompt", "experts", "router")
+"""The trainable groups ``--groups`` may name (models.training.finetune.ALL_GROUPS, kept here for --help)."""
+DEFAULT_LR = 5e-4
+"""The fine-tuning learning rate shown in --help (models.training.finetune.FINETUNE_DEFAULTS.lr)."""
 
 
 def summary(result: FinetuneResult, out: Path) -> dict:
@@ -34,8 +52,20 @@ def summary(result: FinetuneResult, out: Path) -> dict:
                                                    "held_out_dice_by_step": dict(sel.curve)}}
 
 
+def interrupted_line(stage: str, out: Path | None, pulled: Path | None) -> str:
+    """The one line printed on Ctrl-C: what was being done and what is kept."""
+    if stage in ("done", "pushing"):
+        return (f"interrupted {'while pushing' if stage == 'pushing' else 'after fine-tuning'}: the fine-tuned model "
+                f"is complete in {out}; push it with `site-agent push --model {out}`")
+    kept = f"; the pulled base model {pulled} is kept" if pulled is not None else ""
+    target = f" to {out}" if out is not None else ""
+    return f"interrupted while {stage}: no fine-tuned model was written{target}{kept}"
+
+
 def parse_groups(text: str | None) -> tuple[str, ...] | None:
     """``--groups``: 'portable', 'all' or a comma list of group names; None: the model's default."""
+    from models.training.finetune import ALL_GROUPS, PORTABLE_GROUPS
+
     if text is None:
         return None
     named = {"portable": PORTABLE_GROUPS, "all": ALL_GROUPS}
@@ -63,12 +93,11 @@ def finetune_command(
     shot_ids: Annotated[list[str] | None, typer.Option(
         "--case", help="Use these case ids as shots instead of drawing by PSA cluster; repeatable.")] = None,
     steps: StepsOpt = None,
-    lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = FINETUNE_DEFAULTS.lr,
+    lr: Annotated[float | None, typer.Option("--lr", help=f"AdamW learning rate (default {DEFAULT_LR:g}).")] = None,
     groups: Annotated[str | None, typer.Option(
         "--groups", help="What trains: 'portable' (experts + this center's router, exactly what a push sends; the "
                          "default for MoME models), 'all' (also decoder, alignment and prompts, as seed 000 does; "
-                         "gains that stay on this site), or a comma list of decoder, alignment, prompt, experts, "
-                         "router.")] = None,
+                         f"gains that stay on this site), or a comma list of {', '.join(GROUP_NAMES)}.")] = None,
     push: Annotated[bool, typer.Option("--push", help="Push experts + router.<center> to the hub afterwards.")] = False,
     workdir: WorkdirOpt = None,
     seed: SeedOpt = 0,
@@ -77,14 +106,16 @@ def finetune_command(
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Fine-tune a new router for CENTER from a few local cases; the image encoder stays frozen.
+    """Fine-tune a new router for this site's center (--center) from a few local cases; the encoder stays frozen.
 
     Shots are drawn across PSA clusters as in the seed paper; one more case validates. How many
     steps to train is chosen by leave-one-out over the shots (each shot held out in turn, with the
     validation case); zero steps keeps the starting router. The remaining labelled cases are held
-    out and score the starting and the new router.
+    out and score the starting and the new router. The model folder appears only when all of
+    this is done; Ctrl-C leaves nothing behind.
     """
     extra: dict[str, Any] = {}
+    stage, model_given = Stage("checking the options"), model is not None
     with expected_errors():
         wd = resolve_workdir(workdir)
         config = find_config(wd)
@@ -93,27 +124,40 @@ def finetune_command(
         if push and config is not None and config.center != center:
             raise ValueError(f"this site is enrolled for center {config.center}, not {center}; it may push only "
                              f"router.{config.center}")
-        settings = replace(FINETUNE_DEFAULTS, seed=seed, lr=lr, **({"steps": steps} if steps else {}))
+        if out is not None:
+            check_out_free(out, overwrite)
+        elif config is None:
+            raise ValueError("give --out DIR (no site config to place the model in)")
+        from models.training.finetune import FINETUNE_DEFAULTS
+
+        settings = replace(FINETUNE_DEFAULTS, seed=seed, **({"lr": lr} if lr is not None else {}),
+                           **({"steps": steps} if steps else {}))
         chosen_groups = parse_groups(groups)
         dev = choose_device(device, quiet=json_output, threads=threads)
-        if model is None and config is not None:
-            model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
-                                                                  quiet=json_output)
-        if out is None:
-            if config is None:
-                raise ValueError("give --out DIR (no site config to place the model in)")
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            out = wd / "finetuned" / f"{model.name}+{center}-{stamp}"
-        label = f"fine-tuning router {center}"
-        # Progress counts every optimisation step: one run per leave-one-out fold, then the final run.
-        with step_progress(settings.steps * (shots + 1), label=label, quiet=json_output) as (on_step, on_case):
-            result = finetune_center(model, data, out, center=center, shots=shots, init_router=init_router,
-                                     shot_ids=shot_ids or [], settings=settings, groups=chosen_groups, device=dev,
-                                     overwrite=overwrite, on_step=on_step, on_case=on_case)
-        if result.held_out:
-            extra["evaluation"] = evaluate_before_after(model, out, data, result, center=center, device=dev)
-        if push and config is not None:
-            extra["push"] = push_after(config, wd, out)
+        try:
+            if model is None and config is not None:
+                stage.now = "pulling the base model and choosing the starting router"
+                model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
+                                                                      quiet=json_output)
+            if out is None:
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                out = wd / "finetuned" / f"{model.name}+{center}-{stamp}"
+            label = f"fine-tuning router {center}"
+            # Progress counts every optimisation step: one run per leave-one-out fold, then the final run.
+            with step_progress(settings.steps * (shots + 1), label=label, quiet=json_output) as (on_step, on_case):
+                result, evaluation = finetune_to(
+                    out, base=model, data=data, center=center, shots=shots, init_router=init_router,
+                    shot_ids=shot_ids or [], settings=settings, groups=chosen_groups, device=dev, overwrite=overwrite,
+                    stage=stage, on_step=on_step, on_case=on_case)
+            if evaluation is not None:
+                extra["evaluation"] = evaluation
+            if push and config is not None:
+                stage.now = "pushing"
+                extra["push"] = push_after(config, wd, out)
+        except KeyboardInterrupt:
+            console.print(interrupted_line(stage.now, out, None if model_given else model), highlight=False,
+                          soft_wrap=True)
+            raise typer.Exit(130) from None
     if json_output:
         emit_json(summary(result, out) | extra)
         return

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.fsutil import atomic_write_bytes
-from models.registry import note_encoder
-from models.training.evaluate import evaluate_samples
-from models.training.finetune import FinetuneResult
-from models.training.select_router import rank_routers
-from models.weights import load_model_dir
 from site_agent.config import SiteConfig, site_token
 from site_agent.console import console
 from site_agent.hub_client import HubClient, HubClientError, HubUnavailable
@@ -19,6 +14,9 @@ from site_agent.local_data import site_samples
 from site_agent.pull import newest_pulled, pull
 from site_agent.push import EVALUATION, build_push, send_push
 from site_agent.report import local_best_router, recommend_for, save_local_ranking
+
+if TYPE_CHECKING:
+    from models.training.finetune import FinetuneResult
 
 
 def _say(text: str, quiet: bool) -> None:
@@ -29,6 +27,10 @@ def _say(text: str, quiet: bool) -> None:
 def prepare_from_hub(config: SiteConfig, workdir: Path, data: Path, init_router: str | None, *, device: str,
                      quiet: bool = False) -> tuple[Path, str | None, str]:
     """(model folder, starting router, why that router): pull if needed, then pick the router."""
+    from models.registry import note_encoder
+    from models.training.select_router import rank_routers
+    from models.weights import load_model_dir
+
     try:
         model = Path(pull(config, workdir).path)
     except HubUnavailable as exc:
@@ -61,6 +63,10 @@ def prepare_from_hub(config: SiteConfig, workdir: Path, data: Path, init_router:
 def evaluate_before_after(base_dir: Path, tuned_dir: Path, data: Path, result: FinetuneResult, *, center: str,
                           device: str) -> dict[str, Any]:
     """Dice of the starting router (base model) and of the new router on the held-out cases; kept locally."""
+    from models.registry import note_encoder
+    from models.training.evaluate import evaluate_samples
+    from models.weights import load_model_dir
+
     base, spec, base_manifest = load_model_dir(base_dir, device=device)
     tuned, _, tuned_manifest = load_model_dir(tuned_dir, device=device)
     samples = site_samples(data, spec, center=center, exclude=tuned_manifest.lineage.cases)

@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-import nibabel as nib
-import numpy as np
 import typer
 from rich.table import Table
 
@@ -73,6 +71,8 @@ def _scanner(data: Path, dataset_scanner: dict | None) -> ScannerInfo | None:
 
 def _spacing_ras(path: Path) -> tuple[float, float, float]:
     """Voxel spacing along the canonical (RAS) axes, from the header alone."""
+    import nibabel as nib
+
     img = nib.load(str(path))
     zooms = img.header.get_zooms()[:3]
     ornt = nib.orientations.io_orientation(img.affine)
@@ -84,6 +84,8 @@ def _spacing_ras(path: Path) -> tuple[float, float, float]:
 
 def compute_fingerprint(data: Path) -> FingerprintResult:
     """Aggregate fingerprint of the dataset folder ``data``."""
+    import numpy as np
+
     ds = load_dataset(data)
     if not ds.cases:
         raise ValueError(f"{data}: the dataset has no cases to fingerprint")

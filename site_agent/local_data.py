@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from models.data.dataset import Case, load_dataset
-from models.networks.mome_ro import MomeRoNet
-from models.registry import ModelSpec
-from models.training.samples import Sample, load_samples
-from protocols import ModelManifest
+
+if TYPE_CHECKING:  # torch-based: imported only where a model is already loaded
+    from models.networks.mome_ro import MomeRoNet
+    from models.registry import ModelSpec
+    from models.training.samples import Sample
+    from protocols import ModelManifest
 
 
 def default_router(net: MomeRoNet, manifest: ModelManifest) -> str:
@@ -34,5 +37,7 @@ def site_samples(
     labelled: bool = True, on_case: Callable[[str], None] | None = None,
 ) -> list[Sample]:
     """Preprocessed samples of the site's cases under the model's contract."""
+    from models.training.samples import load_samples
+
     cases = site_cases(data, labelled=labelled, exclude=exclude, limit=limit)
     return load_samples(cases, spec.contract, center=center, with_label=labelled, on_case=on_case)

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from models.device import pick_device, set_torch_threads
 from site_agent.console import console
 
 JsonOpt = Annotated[
@@ -33,8 +32,19 @@ ThreadsOpt = Annotated[
 OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output folder.")]
 
 
+def check_out_free(out: Path, overwrite: bool) -> None:
+    """Refuse, before any work, an ``--out`` folder that is a file or not empty (unless ``--overwrite``)."""
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise FileExistsError(f"--out {out} already exists and is not empty; pass --overwrite to replace it or "
+                              "choose another --out")
+
+
 def choose_device(requested: str | None, *, quiet: bool = False, threads: int | None = None) -> str:
     """Resolve ``--device`` and ``--threads`` and say which device runs, in one line."""
+    from models.device import pick_device, set_torch_threads
+
     choice = pick_device(requested)
     n = set_torch_threads(threads)
     if not quiet:

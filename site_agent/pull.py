@@ -20,7 +20,6 @@ from typing import Annotated, Any
 import typer
 
 from models.fsutil import atomic_write_bytes, sha256_file
-from models.weights import MANIFEST, read_manifest, verify_files
 from protocols.hub_api import canonical_json
 from site_agent.config import SiteConfig, WorkdirOpt, load_config, resolve_workdir, site_token
 from site_agent.console import console, emit_json, expected_errors, progress
@@ -71,6 +70,8 @@ def hub_origin(model_dir: Path) -> dict[str, Any] | None:
 
 def check_pulled(model_dir: Path, config: SiteConfig) -> None:
     """Re-verify a pulled folder: signature with the pinned key, then every file's sha256."""
+    from models.weights import MANIFEST, read_manifest, verify_files
+
     origin = hub_origin(model_dir)
     if origin is None:
         raise TrustError(f"{model_dir} has no {ORIGIN}; delete the folder and pull again")
@@ -83,6 +84,8 @@ def check_pulled(model_dir: Path, config: SiteConfig) -> None:
 def pull(config: SiteConfig, workdir: Path, *, version: str | None = None, client: HubClient | None = None,
          on_start: Callable[[int], None] | None = None, on_bytes: Callable[[int], None] | None = None) -> PullResult:
     """Download ``version`` (default: the newest published) into ``WORKDIR/models/<version>/``."""
+    from models.weights import MANIFEST, read_manifest, verify_files
+
     own = client is None
     client = client or HubClient(config.hub_url, site_token(config))
     try:

@@ -11,10 +11,9 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from models.fsutil import atomic_write_bytes
-from models.training.select_router import RouterRanking
 from protocols.hub_api import (
     RecommendationRequest,
     RecommendationResponse,
@@ -25,6 +24,9 @@ from protocols.hub_api import (
 from site_agent.config import SiteConfig, site_token
 from site_agent.fingerprint import compute_fingerprint
 from site_agent.hub_client import HubClient, HubClientError
+
+if TYPE_CHECKING:
+    from models.training.select_router import RouterRanking
 
 
 @dataclass

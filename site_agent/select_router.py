@@ -14,9 +14,6 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from models.registry import note_encoder
-from models.training.select_router import rank_routers
-from models.weights import load_model_dir
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
 from site_agent.console import console, emit_json, expected_errors, progress
 from site_agent.local_data import site_samples
@@ -59,6 +56,10 @@ def select_router_command(
     """
     exchange: HubExchange | None = None
     with expected_errors():
+        from models.registry import note_encoder
+        from models.training.select_router import rank_routers
+        from models.weights import load_model_dir
+
         model = default_model(model, workdir)
         dev = choose_device(device, quiet=json_output, threads=threads)
         net, spec, manifest = load_model_dir(model, device=dev)

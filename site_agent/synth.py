@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from site_agent.console import console, emit_json, expected_errors, progress
+from site_agent.options import check_out_free
 
 __all__ = ["synth", "synth_command"]
 
@@ -20,6 +21,7 @@ def synth(center: str, cases: int, out: Path, seed: int = 0, scale: float = 1.0,
     from models.data.synthetic import RENDERERS, generate_center
     from models.data.synthetic.notes import RISK_MIXES
 
+    check_out_free(Path(out), overwrite)
     if cases < 1:
         raise ValueError(f"--cases must be at least 1, got {cases}")
     if scale <= 0:
@@ -65,6 +67,8 @@ def synth_command(
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
     """Generate a synthetic multi-center pelvic CT dataset in the dataset.json contract."""
+    with expected_errors():
+        check_out_free(out, overwrite)
     with expected_errors(), progress(transient=json_output) as bar:
         task = bar.add_task(f"center {center}", total=cases, info="")
         summary = synth(center, cases, out, seed=seed, scale=scale, overwrite=overwrite,

@@ -9,10 +9,17 @@ from typing import Annotated
 import typer
 
 from models.config import METHODS
-from models.training.loop import TrainSettings
-from models.training.train import train_multicenter
 from site_agent.console import console, emit_json, expected_errors
-from site_agent.options import DeviceOpt, JsonOpt, OverwriteOpt, SeedOpt, StepsOpt, ThreadsOpt, choose_device
+from site_agent.options import (
+    DeviceOpt,
+    JsonOpt,
+    OverwriteOpt,
+    SeedOpt,
+    StepsOpt,
+    ThreadsOpt,
+    check_out_free,
+    choose_device,
+)
 from site_agent.training_ui import step_progress
 
 
@@ -42,6 +49,10 @@ def train_command(
     with expected_errors():
         if method not in METHODS:
             raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+        check_out_free(out, overwrite)
+        from models.training.loop import TrainSettings
+        from models.training.train import train_multicenter
+
         settings = replace(TrainSettings(), seed=seed, lr=lr, **({"steps": steps} if steps else {}))
         dev = choose_device(device, quiet=json_output, threads=threads)
         with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):

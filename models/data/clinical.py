@@ -55,7 +55,7 @@ class ClinicalNote:
 
 _FIELDS = ("grade", "stage", "metastasis", "age", "psa")
 _TAG = re.compile(r"<\s*([a-z]+)\s*>", re.IGNORECASE)
-_GRADE = re.compile(r"^(\d{1,2})(?:\s*\(\s*(\d)\s*\+\s*(\d)\s*\))?$")
+_GRADE = re.compile(r"^([0-9]{1,2})(?:\s*\(\s*([0-9])\s*\+\s*([0-9])\s*\))?$")
 _STAGE = re.compile(r"^([cp]?)\s*t\s*([1-4])([abc]?)\s*,?\s*n\s*([01x])$", re.IGNORECASE)
 _UNKNOWN = {"unknown", "na", "n/a", "-", ""}
 
@@ -64,6 +64,7 @@ def parse_note(text: str) -> ClinicalNote:
     """Parse a note in the seed format, tolerant of case and spacing."""
     if not isinstance(text, str) or not text.strip():
         raise NoteParseError("the clinical note is empty")
+    _refuse_other_digits(text)
     parts = _TAG.split(text.strip())
     if parts[0].strip():
         raise NoteParseError(f"the clinical note must start with <Grade>, found {parts[0].strip()[:20]!r}")
@@ -90,6 +91,14 @@ def parse_note(text: str) -> ClinicalNote:
         age=_parse_age(values["age"]),
         psa=_parse_psa(values["psa"]),
     )
+
+
+def _refuse_other_digits(text: str) -> None:
+    """Digits other than ASCII 0-9 (e.g. full-width '７') would parse but reach the text encoder unchanged."""
+    other = next((ch for ch in text if ch.isdigit() and ch not in "0123456789"), None)
+    if other is not None:
+        raise NoteParseError(f"the clinical note has the non-ASCII digit {other!r} (U+{ord(other):04X}); write numbers "
+                             "with the digits 0-9")
 
 
 def _parse_grade(value: str) -> tuple[int, int | None, int | None]:
@@ -130,7 +139,7 @@ def _parse_metastasis(value: str) -> str:
 def _parse_age(value: str) -> int | None:
     if value.lower() in _UNKNOWN:
         return None
-    if not value.isdigit() or not 0 < int(value) < 130:
+    if not (value.isascii() and value.isdigit()) or not 0 < int(value) < 130:
         raise NoteParseError(f"the <Age> field {value!r} is not an age in years")
     return int(value)
 

@@ -33,6 +33,7 @@ from monai.transforms import (
 
 from models.config import PreprocessingContract
 from models.data.dataset import Case
+from models.data.input_checks import InputError, read_header, read_voxels
 
 __all__ = [
     "canonical_transforms",
@@ -82,8 +83,7 @@ def load_case_arrays(case: Case, contract: PreprocessingContract, with_label: bo
         paths["label"] = case.label
     if case.gtv is not None:
         paths["gtv"] = case.gtv
-    keys = list(paths)
-    data = canonical_transforms(contract, keys)({k: str(p) for k, p in paths.items()})
+    data = _load_canonical(paths, contract)
     channels = [data["ct"], *(data[c].float() for c in contract.channels[1:])]
     image = torch.cat(channels, dim=0) if len(channels) > 1 else channels[0]
     out: dict[str, Any] = {"image": image, "case_id": case.case_id}
@@ -91,6 +91,21 @@ def load_case_arrays(case: Case, contract: PreprocessingContract, with_label: bo
         if key in data:
             out[key] = data[key]
     return out
+
+
+def _load_canonical(paths: dict[str, Path], contract: PreprocessingContract) -> dict[str, Any]:
+    """Run the canonical transforms; a missing, non-3D, truncated or non-finite file is one ``InputError``."""
+    for key, path in paths.items():
+        read_header(Path(path), "image" if key == "ct" else key)
+    try:
+        data = canonical_transforms(contract, list(paths))({k: str(p) for k, p in paths.items()})
+    except Exception:
+        for key, path in paths.items():  # which file broke? (only on this failure path: reads each again)
+            read_voxels(read_header(Path(path)), Path(path), "image" if key == "ct" else key)
+        raise
+    if not torch.isfinite(data["ct"]).all():
+        raise InputError(f"image file {paths['ct']} has NaN or infinite voxels, which no model can use")
+    return data
 
 
 def training_patch_transforms(contract: PreprocessingContract, pos: float = 1.0, neg: float = 1.0) -> Compose:

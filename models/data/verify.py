@@ -1,7 +1,7 @@
 """Check a dataset folder against the contract before any work starts (like nnU-Net's
-``verify_dataset_integrity``): files readable, NIfTI headers sane, masks on the image grid,
-label values declared, notes parseable. Headers are read with nibabel; mask voxels are
-loaded only for the label-value check.
+``verify_dataset_integrity``): files readable to their last voxel, NIfTI headers sane, no NaN or
+infinite voxels, images that look like CT in Hounsfield units, masks on the image grid, label
+values declared, notes parseable. Every voxel the training will use is read once.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 
 from models.data.clinical import NoteParseError, parse_note
 from models.data.dataset import Case, DatasetError, load_dataset
+from models.data.input_checks import InputError, ct_problem, non_finite_problem, read_header, read_voxels
 
 __all__ = ["AFFINE_TOL_MM", "Problem", "verify_dataset"]
 
@@ -56,54 +57,38 @@ def _check_case(case: Case, allowed: set[int]) -> list[str]:
             parse_note(case.clinical)
         except NoteParseError as exc:
             messages.append(str(exc))
-    image, error = _header(case.image, "image")
-    if error:
-        return [*messages, error]
+    try:
+        image = read_header(case.image, "image")
+        voxels = read_voxels(image, case.image, "image")
+    except InputError as exc:
+        return [*messages, str(exc)]
+    bad = non_finite_problem(voxels, case.image, "image") or ct_problem(voxels, case.image)
+    messages.extend([bad] if bad else [])
+    del voxels
     masks = {"label": case.label, "organ": case.organ, "gtv": case.gtv}
     for key, path in masks.items():
-        if path is None:
-            continue
-        mask, error = _header(path, key)
-        if error:
-            messages.append(error)
-            continue
-        if mask.shape != image.shape:
-            messages.append(f"{key} shape {mask.shape} differs from image shape {image.shape}")
-        elif not np.allclose(mask.affine, image.affine, rtol=0, atol=AFFINE_TOL_MM):
-            messages.append(f"{key} affine differs from the image affine by more than {AFFINE_TOL_MM} mm")
-        else:
-            expected = allowed if key == "label" else {0, 1}
-            bad = _bad_values(mask, expected)
-            if bad:
-                messages.append(f"{key} has values ({bad}) outside the allowed {sorted(expected)}")
+        if path is not None:
+            messages.extend(_check_mask(path, key, image, allowed if key == "label" else {0, 1}))
     return messages
 
 
-def _header(path: Path, key: str) -> tuple[nib.Nifti1Image | None, str | None]:
-    if not path.is_file():
-        return None, f"{key} file {path} does not exist"
+def _check_mask(path: Path, key: str, image: nib.Nifti1Image, allowed: set[int]) -> list[str]:
     try:
-        img = nib.load(path)
-    except Exception as exc:  # nibabel raises many types for a broken file
-        return None, f"{key} file {path} is not a readable NIfTI ({type(exc).__name__}: {exc})"
-    if len(img.shape) != 3:
-        return None, f"{key} file {path} is {len(img.shape)}D; a 3D volume is expected"
-    zooms = np.asarray(img.header.get_zooms()[:3], dtype=float)
-    if not np.all(np.isfinite(zooms)) or np.any(zooms <= 0):
-        return None, f"{key} file {path} has a voxel spacing {tuple(zooms)} that is not finite and positive"
-    affine = img.affine
-    if not np.all(np.isfinite(affine)) or abs(np.linalg.det(affine[:3, :3])) < 1e-9:
-        return None, f"{key} file {path} has an affine that is not invertible"
-    return img, None
-
-
-def _bad_values(img: nib.Nifti1Image, allowed: set[int]) -> str:
-    """The offending values as text (at most five), or '' when every voxel is allowed."""
+        mask = read_header(path, key)
+    except InputError as exc:
+        return [str(exc)]
+    if mask.shape != image.shape:
+        return [f"{key} shape {mask.shape} differs from image shape {image.shape}"]
+    if not np.allclose(mask.affine, image.affine, rtol=0, atol=AFFINE_TOL_MM):
+        return [f"{key} affine differs from the image affine by more than {AFFINE_TOL_MM} mm"]
     try:
-        data = np.asanyarray(img.dataobj)
-    except Exception as exc:  # a truncated gzip stream only shows up here
-        return f"unreadable voxel data ({type(exc).__name__})"
-    if not np.all(np.isfinite(data)):
-        return "non-finite values"
-    bad = [v for v in np.unique(data).tolist() if not float(v).is_integer() or int(v) not in allowed]
-    return ", ".join(f"{v:g}" for v in bad[:5])
+        data = read_voxels(mask, path, key)
+    except InputError as exc:
+        return [str(exc)]
+    bad = non_finite_problem(data, path, key)
+    if bad:
+        return [bad]
+    values = [v for v in np.unique(data).tolist() if not float(v).is_integer() or int(v) not in allowed]
+    if values:
+        return [f"{key} has values ({', '.join(f'{v:g}' for v in values[:5])}) outside the allowed {sorted(allowed)}"]
+    return []

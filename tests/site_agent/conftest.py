@@ -29,3 +29,15 @@ def base_model(centers: dict[str, Path], tmp_path_factory: pytest.TempPathFactor
     train_multicenter([centers["A"], centers["C"]], out, config_name="mome_ro.tiny",
                       settings=replace(TrainSettings(), steps=40, val_every=20, lr=3e-3))
     return out
+
+
+@pytest.fixture(scope="session")
+def untrained_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A mome_ro.tiny model with random weights: enough for what runs before or around training."""
+    from models.registry import create_model
+    from models.weights import save_model_dir
+
+    net, spec = create_model("mome_ro.tiny", centers=("A", "C"))
+    out = tmp_path_factory.mktemp("models") / "untrained"
+    save_model_dir(net, spec, out, version="0.1")
+    return out

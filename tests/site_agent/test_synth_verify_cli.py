@@ -87,3 +87,45 @@ def test_synth_randomize_renderer_and_risk_mix_options(tmp_path: Path) -> None:
         assert result.exit_code == 2 and needle in " ".join(result.stderr.split())
         assert "Traceback" not in result.stderr + result.stdout
     assert not (tmp_path / "x").exists()
+
+
+def test_verify_reads_every_voxel_one_sentence_per_bad_file(tmp_path: Path) -> None:
+    import nibabel as nib
+    import numpy as np
+
+    runner, out = _runner(), tmp_path / "E"
+    runner.invoke(_app(), ["synth", "--center", "E", "--cases", "3", "--out", str(out), "--scale", "0.25"])
+    entries = json.loads((out / "dataset.json").read_text())["training"]
+    img = nib.load(out / entries[0]["image"])
+    data = np.asarray(img.dataobj).astype(np.float32)
+    data[2, 2, 2] = np.nan
+    nib.save(nib.Nifti1Image(data, img.affine), out / entries[0]["image"])
+    for path in (out / entries[1]["image"], out / entries[2]["label"]):
+        path.write_bytes(path.read_bytes()[:-16])
+
+    result = runner.invoke(_app(), ["verify", "--data", str(out)])
+
+    assert result.exit_code == 1
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("case e001: image file") and "NaN or infinite voxel" in lines[0]
+    assert lines[1].startswith("case e002: image file") and "truncated or corrupt" in lines[1]
+    assert lines[2].startswith("case e003: label file") and "truncated or corrupt" in lines[2]
+
+
+def test_synth_refuses_an_occupied_out_naming_the_overwrite_option(tmp_path: Path) -> None:
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+
+    result = _runner().invoke(_app(), ["synth", "--center", "E", "--out", str(tmp_path / "full")])
+
+    assert result.exit_code == 2 and "pass --overwrite" in " ".join(result.stderr.split())
+
+
+def test_progress_is_plain_lines_when_not_a_terminal(tmp_path: Path) -> None:
+    result = _runner().invoke(_app(), ["synth", "--center", "E", "--cases", "2", "--out", str(tmp_path / "E"),
+                                       "--scale", "0.25"])
+
+    assert result.exit_code == 0
+    assert "center E: 1/2 (50%)" in result.stderr and "center E: 2/2 (100%)" in result.stderr
+    assert "\x1b[" not in result.stderr and "━" not in result.stderr

@@ -118,3 +118,16 @@ def test_note_features_are_fixed_length_and_bounded() -> None:
     assert all(0.0 <= v <= 1.0 for v in low + high)
     assert high[0] > low[0] and high[1] > low[1] and high[2] == 1.0 and high[5] > low[5]
     assert sum(low[6:]) == sum(high[6:]) == 1.0 and low[6:] != high[6:]
+
+
+@pytest.mark.parametrize("text, digit", [
+    ("<Grade> ７ (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69 <PSA> 11.6", "７"),
+    ("<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> ６9 <PSA> 11.6", "６"),
+    ("<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69 <PSA> １1.6", "１"),
+    ("<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69 <PSA> 1١.6", "١"),  # Arabic-Indic one
+])
+def test_digits_other_than_ascii_are_refused_by_name(text: str, digit: str) -> None:
+    with pytest.raises(NoteParseError) as err:
+        parse_note(text)
+
+    assert repr(digit) in str(err.value) and "0-9" in str(err.value)

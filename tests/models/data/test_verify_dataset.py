@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pytest
 
 from models.data.verify import verify_dataset
 
@@ -109,3 +110,62 @@ def test_image_that_is_not_3d(tiny_dataset: Path) -> None:
     lines = _lines(tiny_dataset)
 
     assert len(lines) == 1 and entry["id"] in lines[0] and "3D volume" in lines[0]
+
+
+def _truncate(path: Path) -> None:
+    """Cut the end of the gzip stream (as an interrupted copy does); the header stays readable."""
+    path.write_bytes(path.read_bytes()[:-16])
+
+
+def test_one_nan_voxel_in_an_image_is_reported(tiny_dataset: Path) -> None:
+    entry = _doc(tiny_dataset)["training"][1]
+    img = nib.load(tiny_dataset / entry["image"])
+    data = np.asarray(img.dataobj).astype(np.float32)
+    data[5, 5, 5] = np.nan
+    nib.save(nib.Nifti1Image(data, img.affine), tiny_dataset / entry["image"])
+
+    lines = _lines(tiny_dataset)
+
+    assert len(lines) == 1 and lines[0].startswith(f"case {entry['id']}: image file ")
+    assert entry["image"] in lines[0] and "1 NaN or infinite voxel" in lines[0]
+
+
+def test_truncated_image_is_one_sentence_naming_the_file(tiny_dataset: Path) -> None:
+    entry = _doc(tiny_dataset)["training"][0]
+    _truncate(tiny_dataset / entry["image"])
+
+    lines = _lines(tiny_dataset)
+
+    assert len(lines) == 1 and entry["image"] in lines[0] and "truncated or corrupt" in lines[0]
+
+
+@pytest.mark.parametrize("key", ["label", "organ", "gtv"])
+def test_truncated_mask_is_one_clear_sentence(tiny_dataset: Path, key: str) -> None:
+    entry = next(e for e in _doc(tiny_dataset)["training"] if e.get(key))
+    _truncate(tiny_dataset / entry[key])
+
+    lines = _lines(tiny_dataset)
+
+    assert len(lines) == 1 and lines[0].startswith(f"case {entry['id']}: {key} file ")
+    assert "truncated or corrupt" in lines[0] and "outside the allowed" not in lines[0]
+
+
+def test_an_image_that_is_not_a_ct_in_hounsfield_units(tiny_dataset: Path) -> None:
+    entry = _doc(tiny_dataset)["training"][0]
+    img = nib.load(tiny_dataset / entry["image"])
+    shifted = np.asarray(img.dataobj).astype(np.int16) + 1024  # stored without its rescale intercept
+    nib.save(nib.Nifti1Image(shifted, img.affine), tiny_dataset / entry["image"])
+
+    lines = _lines(tiny_dataset)
+
+    assert len(lines) == 1 and entry["id"] in lines[0] and "does not look like a CT in Hounsfield units" in lines[0]
+
+
+def test_full_width_digits_in_a_note_are_reported(tiny_dataset: Path) -> None:
+    doc = _doc(tiny_dataset)
+    doc["training"][0]["clinical"] = doc["training"][0]["clinical"].replace("<Age> ", "<Age> ７", 1)
+    _save_doc(tiny_dataset, doc)
+
+    lines = _lines(tiny_dataset)
+
+    assert len(lines) == 1 and "'７'" in lines[0]
