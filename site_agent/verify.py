@@ -9,7 +9,18 @@ import typer
 
 from site_agent.console import console, emit_json, expected_errors
 
-__all__ = ["verify", "verify_command"]
+__all__ = ["CONTRACT", "verify", "verify_command"]
+
+CONTRACT = """\
+The dataset contract (README, "Data contract"): a folder with a dataset.json in the Medical
+Segmentation Decathlon / nnU-Net style, e.g.
+  {"name": "CenterD", "center": "D", "modality": {"0": "CT"}, "labels": {"0": "background", "1": "PTV"},
+   "training": [{"image": "imagesTr/d001.nii.gz", "label": "labelsTr/d001.nii.gz",
+                 "organ": "organsTr/d001.nii.gz", "gtv": "gtvTr/d001.nii.gz",
+                 "clinical": "<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69 <PSA> 11.6"}],
+   "test": []}
+Paths are relative to the folder; images are 3D CT in HU (NIfTI, any orientation and spacing);
+labels, organ and gtv masks are 0/1 on the image's grid; organ and gtv are optional."""
 
 
 def verify(data: Path) -> dict[str, Any]:
@@ -33,7 +44,13 @@ def verify_command(
     data: Annotated[Path, typer.Option("--data", help="Dataset folder holding a dataset.json.")],
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON on stdout.")] = False,
 ) -> None:
-    """Check every case of a dataset (files, NIfTI headers, geometry, labels, notes); exit 1 on problems."""
+    """Check every case of a dataset (files, NIfTI headers, every voxel, labels, notes); exit 1 on problems.
+
+    The dataset is a folder with a dataset.json (MSD / nnU-Net style): one entry per case with
+    "image", "label", optional "organ" and "gtv" paths relative to the folder, and the clinical
+    note in "clinical" (e.g. "<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69
+    <PSA> 11.6"). On problems the contract is printed in full.
+    """
     with expected_errors():
         report = verify(data)
     if json_output:
@@ -45,5 +62,6 @@ def verify_command(
             console.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]", highlight=False)
         else:
             console.print(f"[red]{len(report['problems'])} problem(s) in {report['data']}[/]", highlight=False)
+            console.print(CONTRACT, highlight=False, markup=False)
     if not report["ok"]:
         raise typer.Exit(1)

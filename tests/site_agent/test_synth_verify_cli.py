@@ -55,6 +55,7 @@ def test_verify_reports_problems_one_line_each_and_exits_1(tmp_path: Path) -> No
     assert len(lines) == 2
     assert lines[0].startswith("case e001:") and "clinical note lacks <Stage>" in lines[0]
     assert lines[1].startswith("case e002:") and "does not exist" in lines[1]
+    assert "dataset.json" in result.stderr and '"clinical": "<Grade> 7 (4+3)' in result.stderr
 
 
 def test_expected_errors_are_one_sentence_exit_2(tmp_path: Path) -> None:
