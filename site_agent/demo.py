@@ -120,7 +120,9 @@ def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, s
         "out": str(out), "config": config, "device": device, "hub_data": str(out / "hub-data"),
         "zero_shot": [{"router": s.router, "dice": s.mean_dice} for s in ranking.scores],
         "hub_recommendation_for_D": _top(exchange.recommendation),
+        "zero_shot_cases": [c for c in ranking.scores[0].per_case],
         "init_router": ranking.best, "shots": result.shots, "held_out_cases": before_after["cases"],
+        "held_out_case_ids": before_after["case_ids"],
         "dice_zero_shot": before_after["before"], "dice_finetuned": before_after["after"],
         "push": {"router_id": pushed.router.id, "receipt": str(receipt), "payload_bytes": len(plan.payload),
                  "router_only_bytes": len(router_only.payload), "model_bytes": plan.model_bytes,
@@ -160,6 +162,9 @@ def demo_command(
         dev = choose_device(device, quiet=json_output, threads=threads)
         summary = run_demo(out, config=config, train_steps=train_steps, finetune_steps=finetune_steps, scale=scale,
                            seed=seed, device=dev, overwrite=overwrite, quiet=json_output)
+        from site_agent.demo_report import write_report
+
+        summary["report"] = str(write_report(summary, out))
     if json_output:
         emit_json(summary)
         return
@@ -187,3 +192,4 @@ def render_summary(summary: dict) -> None:
         console.print(f"hub's advice for new site E: start from router {rec['router']} "
                       f"({'; '.join(rec['reasons'][:2])})", highlight=False)
     console.print(f"hub stopped; its data folder is {summary['hub_data']}", highlight=False)
+    console.print(f"report with figures and the commands to go on: {summary['report']}", highlight=False)

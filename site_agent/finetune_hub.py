@@ -76,9 +76,9 @@ def evaluate_before_after(base_dir: Path, tuned_dir: Path, data: Path, result: F
                                           model_version=base_manifest.version),
                "after": evaluate_samples(tuned, spec, encoder, samples, router=center, device=device,
                                          model_version=tuned_manifest.version)}
-    out: dict[str, Any] = {"cases": len(samples)}
+    out: dict[str, Any] = {"cases": len(samples), "case_ids": [s.case_id for s in samples]}
     for key, rep in reports.items():
-        out[key] = {"router": rep.router, **rep.dice.model_dump()}
+        out[key] = {"router": rep.router, **rep.dice.model_dump(), "expert_activation": rep.expert_activation}
     metrics = {"heldout_dice_before": out["before"]["mean"], "heldout_dice_after": out["after"]["mean"],
                "heldout_cases": float(len(samples))}
     atomic_write_bytes(Path(tuned_dir) / EVALUATION, json.dumps({"metrics": metrics}, indent=2).encode())

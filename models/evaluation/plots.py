@@ -1,4 +1,5 @@
-"""Figures of the evaluation, headless: Dice against the number of fine-tuning shots.
+"""Figures of the evaluation, headless: Dice against the number of fine-tuning shots, Dice per
+router, and expert activation per router and level.
 
 Like seed 000 Fig. 4a: one line per method (mean Dice) with its bootstrap CI as a shaded
 band. Importing this module does not touch matplotlib's backend; the function picks Agg
@@ -11,10 +12,10 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-__all__ = ["plot_dice_vs_shots"]
+__all__ = ["plot_dice_by_router", "plot_dice_vs_shots", "plot_expert_activation"]
 
 _FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 
@@ -40,19 +41,9 @@ def plot_dice_vs_shots(
     reader never sees a half-written file. Returns the path written.
     """
     path = Path(path)
-    fmt = _FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise ValueError(f"path must end in one of {sorted(_FORMATS)}, got {path.name!r}")
     if not results or all(not series for series in results.values()):
         raise ValueError("results is empty: nothing to plot")
-
-    _ensure_backend()
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.0, 4.0), dpi=150)
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+    fig, ax = _figure(path)
     all_shots: set[int] = set()
     for method, series in results.items():
         if not series:
@@ -70,8 +61,60 @@ def plot_dice_vs_shots(
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     ax.legend(loc="lower right")
-    fig.tight_layout()
+    return _save(fig, path)
 
+
+def plot_dice_by_router(dice: Mapping[str, float], path: str | os.PathLike[str], title: str = "Dice by router") -> Path:
+    """Bar chart of ``dice[router label] = mean Dice``, written atomically to ``path``."""
+    path = Path(path)
+    if not dice:
+        raise ValueError("dice is empty: nothing to plot")
+    fig, ax = _figure(path)
+    labels = list(dice)
+    ax.bar(range(len(labels)), [dice[k] for k in labels], color="#4C72B0")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_ylabel("Dice")
+    ax.set_title(title)
+    ax.grid(True, axis="y", alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_expert_activation(activation: Mapping[str, Mapping[str, Sequence[float]]], path: str | os.PathLike[str],
+                           title: str = "Expert activation") -> Path:
+    """Heatmap of ``activation[router][level] = share of tokens per expert`` (seed 000 Fig. 3b)."""
+    path = Path(path)
+    rows = [(f"{router} {level}", list(shares)) for router, levels in activation.items()
+            for level, shares in levels.items()]
+    if not rows:
+        raise ValueError("activation is empty: nothing to plot")
+    fig, ax = _figure(path)
+    image = ax.imshow([shares for _, shares in rows], aspect="auto", cmap="viridis", vmin=0.0)
+    ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+    ax.set_xticks(range(len(rows[0][1])), [str(i) for i in range(len(rows[0][1]))])
+    ax.set_xlabel("expert")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="share of tokens")
+    return _save(fig, path)
+
+
+def _figure(path: Path):
+    """A stand-alone Agg figure with one axes, after checking the output format."""
+    if path.suffix.lower() not in _FORMATS:
+        raise ValueError(f"path must end in one of {sorted(_FORMATS)}, got {path.name!r}")
+    _ensure_backend()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.0, 4.0), dpi=150)
+    FigureCanvasAgg(fig)
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _save(fig, path: Path) -> Path:
+    """Render ``fig`` to a temporary file beside ``path`` and move it into place."""
+    fmt = _FORMATS[path.suffix.lower()]
+    fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     try:

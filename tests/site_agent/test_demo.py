@@ -25,5 +25,9 @@ def test_demo_runs_the_story_against_a_loopback_hub(tmp_path: Path) -> None:
     assert pushed and pushed[0]["init_router"] == summary["init_router"]
     assert summary["recommendation_for_E"]["router"] in {"A", "B", "C"}
     assert (out / "hub-data").is_dir() and Path(push["receipt"]).is_file()
+    report = Path(summary["report"]).read_text()
+    assert "| D (fine-tuned) |" in report and "## Go on" in report
+    assert all(case in report for case in summary["held_out_case_ids"] + summary["zero_shot_cases"])
+    assert (out / "dice_by_router.png").stat().st_size > 0 and (out / "expert_activation.png").is_file()
     again = CliRunner().invoke(app, ["demo", "--out", str(out), "--config", "mome_ro.tiny"])
     assert again.exit_code == 2 and "not empty" in again.output
