@@ -39,7 +39,8 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
         f"cases ({', '.join(summary['zero_shot_cases'])}): {ranking}.",
         f"Router D was fine-tuned from router {summary['init_router']} on the shots {', '.join(summary['shots'])} "
         f"(plus one validation case), then both were scored on the {summary['held_out_cases']} held-out cases "
-        f"({', '.join(summary['held_out_case_ids'])}); the ranking above is over other cases, so its numbers differ.",
+        f"({', '.join(summary['held_out_case_ids'])}); the ranking above is over another set of cases, so its "
+        "numbers differ. Zero steps chosen by leave-one-out means the starting router was kept.",
         "", "| router | held-out Dice [95% CI] |", "| --- | --- |",
         f"| {before['router']} (zero-shot) | {_ci(before)} |", f"| D (fine-tuned) | {_ci(after)} |", "",
         *figures, "",
