@@ -20,7 +20,9 @@ from hub.context import build_context
 from hub.errors import HubError
 from hub.settings import HubSettings
 
-DataDirOpt = Annotated[Path | None, typer.Option("--data-dir", help="hub data directory [env MOME_HUB_DATA_DIR]")]
+DataDirOpt = Annotated[Path | None, typer.Option(
+    "--data-dir", envvar="MOME_HUB_DATA_DIR", show_envvar=True,
+    help="The hub's data folder: SQLite database, blobs/ and the signing key. Default: ./hub-data.")]
 DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://... "
                                                         "[env MOME_HUB_DB]")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
