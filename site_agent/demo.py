@@ -160,6 +160,8 @@ def demo_command(
         if out.exists() and any(out.iterdir()) and not overwrite:
             raise FileExistsError(f"{out} is not empty; pass --overwrite or choose another --out")
         dev = choose_device(device, quiet=json_output, threads=threads)
+        if not json_output:
+            console.print(expected_duration(config, train_steps, finetune_steps), highlight=False)
         summary = run_demo(out, config=config, train_steps=train_steps, finetune_steps=finetune_steps, scale=scale,
                            seed=seed, device=dev, overwrite=overwrite, quiet=json_output)
         from site_agent.demo_report import write_report
@@ -169,6 +171,20 @@ def demo_command(
         emit_json(summary)
         return
     render_summary(summary)
+
+
+REFERENCE_SECONDS = {"train": 99.0, "finetune_and_evaluate": 91.0, "other": 20.0}
+"""The demo's defaults (mome_ro.small, 200 + 100 steps) measured on a quiet 2-core CPU (README)."""
+
+
+def expected_duration(config: str, train_steps: int, finetune_steps: int) -> str:
+    """One line saying about how long the demo will take, scaled from the measured reference run."""
+    if config != "mome_ro.small":
+        return f"config {config}: no reference timing; progress is shown as it goes"
+    ref = REFERENCE_SECONDS
+    seconds = ref["train"] * train_steps / 200 + ref["finetune_and_evaluate"] * finetune_steps / 100 + ref["other"]
+    return (f"expected: about {max(1, round(seconds / 60))} min on a quiet 2-core CPU (longer on a busy machine; "
+            "--threads sets the CPU threads); progress is shown as it goes")
 
 
 def render_summary(summary: dict) -> None:

@@ -31,3 +31,12 @@ def test_demo_runs_the_story_against_a_loopback_hub(tmp_path: Path) -> None:
     assert (out / "dice_by_router.png").stat().st_size > 0 and (out / "expert_activation.png").is_file()
     again = CliRunner().invoke(app, ["demo", "--out", str(out), "--config", "mome_ro.tiny"])
     assert again.exit_code == 2 and "not empty" in again.output
+
+
+def test_demo_announces_its_expected_duration_scaled_by_the_steps() -> None:
+    from site_agent.demo import expected_duration
+
+    default, longer = expected_duration("mome_ro.small", 200, 100), expected_duration("mome_ro.small", 800, 400)
+    minutes = [int(text.split("about ")[1].split(" min")[0]) for text in (default, longer)]
+    assert 2 <= minutes[0] <= 5 and minutes[1] >= 3 * minutes[0]
+    assert "no reference timing" in expected_duration("mome_ro.tiny", 4, 3)
