@@ -35,9 +35,11 @@ def train_command(
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
     version: Annotated[str, typer.Option("--version", help="Version recorded in the manifest.")] = "1.0",
-    structured_note: Annotated[bool, typer.Option(
-        "--structured-note", help="Also condition on the note's parsed fields (grade, stage, PSA, risk group) "
-                                  "as one extra token.")] = False,
+    structured_note: Annotated[bool | None, typer.Option(
+        "--structured-note/--text-only",
+        help="Condition on the note's parsed fields (grade, stage, PSA, risk group: one extra token and a "
+             "modulation of each fused level) as well as its text; the built-in configs do by default. "
+             "--text-only keeps the seed's text path alone (an ablation).")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue from the last checkpoint beside --out.")] = False,
     seed: SeedOpt = 0,
     device: DeviceOpt = None,
@@ -59,7 +61,7 @@ def train_command(
             manifest, history = train_multicenter(
                 data, out, config_name=config, method=method, centers=center or [], settings=settings,
                 version=version, device=dev, resume=resume, overwrite=overwrite,
-                structured_note=structured_note or None, on_step=on_step, on_case=on_case)
+                structured_note=structured_note, on_step=on_step, on_case=on_case)
     result = {"model": str(out), "version": manifest.version, "method": method, "centers": manifest.centers,
               "best_val_dice": history.best_val_dice, "best_step": history.best_step, "steps": settings.steps}
     if json_output:

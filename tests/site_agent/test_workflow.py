@@ -159,3 +159,15 @@ def test_expected_errors_are_one_sentence_and_exit_2(args: list[str], message: s
     assert result.exit_code == 2
     assert message in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("flag", "structured"), [([], True), (["--text-only"], False)])
+def test_train_reads_the_parsed_note_by_default_and_text_only_on_request(
+    centers: dict[str, Path], tmp_path: Path, flag: list[str], structured: bool
+) -> None:
+    out = tmp_path / "m"
+    result = invoke("train", "--data", centers["A"], "--out", out, "--config", "mome_ro.tiny", "--steps", "1",
+                    "--threads", "1", "--json", *flag)
+    assert result.exit_code == 0, result.output
+    model, spec, _ = load_model_dir(out)
+    assert spec.structured_note is structured and (model.parsed_note_dim > 0) is structured
