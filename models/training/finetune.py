@@ -62,10 +62,10 @@ def freeze_for_finetuning(model: MomeRoNet, center: str, groups: Sequence[str] =
     unknown = set(groups) - set(ALL_GROUPS)
     if unknown:
         raise ValueError(f"unknown groups {', '.join(sorted(unknown))}; choose from {', '.join(ALL_GROUPS)}")
-    trainable = set()
+    trainable, own_router = set(), router_group(center)
     for name, param in model.named_parameters():
         group = tensor_group(name)
-        key = "router" if group == router_group(center) else group
+        key = "router" if group == own_router else group
         train = key in groups
         param.requires_grad_(train)
         if train:

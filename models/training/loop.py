@@ -70,15 +70,22 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def embed_notes(
+    model: MomeRoNet, encoder, notes: Sequence[str], centers: Sequence[str], device: str = "cpu"
+) -> tuple[Tensor | None, Tensor | None]:
+    """Embeddings of ``notes`` (one per sample, read as ``centers``) on ``device``, as the model's method sees them."""
+    if not model.uses_text:
+        return None, None
+    prepared = [prepare_note(n, center=c, method=model.method) for n, c in zip(notes, centers, strict=True)]
+    text, mask = encoder.encode(prepared)
+    return text.to(device), mask.to(device)
+
+
 def text_for(
     model: MomeRoNet, encoder, samples: Sequence[Sample], device: str = "cpu"
 ) -> tuple[Tensor | None, Tensor | None]:
     """Note embeddings for a batch on ``device``, as the model's method sees the notes."""
-    if not model.uses_text:
-        return None, None
-    notes = [prepare_note(s.note, center=s.center, method=model.method) for s in samples]
-    text, mask = encoder.encode(notes)
-    return text.to(device), mask.to(device)
+    return embed_notes(model, encoder, [s.note for s in samples], [s.center for s in samples], device)
 
 
 @torch.no_grad()

@@ -9,8 +9,8 @@ import torch
 from models.evaluation.counterfactual import COUNTERFACTUAL_NOTES, CounterfactualResult, note_steering
 from models.networks.mome_ro import MomeRoNet
 from models.registry import ModelSpec
-from models.text import prepare_note
 from models.training.inference import predict_logits, to_mask
+from models.training.loop import embed_notes
 from models.training.samples import Sample
 
 
@@ -19,10 +19,7 @@ def predicted_ptv_voxels(model: MomeRoNet, spec: ModelSpec, encoder, sample: Sam
                          device: str = "cpu") -> int:
     """Voxels of the PTV predicted for ``sample``'s image with ``note`` in place of its own note."""
     model.eval()
-    text = mask = None
-    if model.uses_text:
-        text, mask = encoder.encode([prepare_note(note, center=router, method=model.method)])
-        text, mask = text.to(device), mask.to(device)
+    text, mask = embed_notes(model, encoder, [note], [router], device)
     logits = predict_logits(model, sample.image[None].to(device), text, mask, router, spec.contract.patch_size)
     return int(to_mask(logits).sum().item())
 
