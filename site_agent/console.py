@@ -22,7 +22,11 @@ from rich.progress import (
 from site_agent.plain_progress import PlainProgress
 
 console = Console(stderr=True)
-"""Human-facing output goes to stderr, so stdout stays clean for ``--json``."""
+"""Progress, status lines, warnings and errors go to stderr, so they never mix into a command's results."""
+
+results = Console(soft_wrap=True)
+"""A command's results (tables, what was written where) go to stdout, so ``site-agent demo > run.txt`` keeps
+them; with ``--json`` the JSON document is the only thing on stdout."""
 
 EXPECTED_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, FileExistsError, KeyError,
                                                      PermissionError)

@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from models.fsutil import atomic_write_bytes
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import console, emit_json, expected_errors, results
 from site_agent.finetune_run import Stage, finetune_to
 from site_agent.fingerprint import compute_fingerprint
 from site_agent.hub_client import HubClient
@@ -195,17 +195,17 @@ def render_summary(summary: dict) -> None:
     for label, key in (("zero-shot", "dice_zero_shot"), ("fine-tuned (3 shots)", "dice_finetuned")):
         d = summary[key]
         table.add_row(label, d["router"], f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]")
-    console.print(table)
+    results.print(table)
     p = summary["push"]
-    console.print(f"pushed router D + experts: {p['payload_bytes']:,} of {p['model_bytes']:,} model bytes "
+    results.print(f"pushed router D + experts: {p['payload_bytes']:,} of {p['model_bytes']:,} model bytes "
                   f"({p['percent_of_model']:.1f}%); router alone would be {p['router_only_bytes']:,} bytes "
                   f"({p['router_only_percent']:.2f}%). No image, mask, note or per-case result left the site.",
                   highlight=False)
     ranking = ", ".join(f"{z['router']} {z['dice']:.3f}" for z in summary["zero_shot"])
-    console.print(f"zero-shot ranking at D: {ranking}", highlight=False)
+    results.print(f"zero-shot ranking at D: {ranking}", highlight=False)
     rec = summary["recommendation_for_E"]
     if rec:
-        console.print(f"hub's advice for new site E: start from router {rec['router']} "
+        results.print(f"hub's advice for new site E: start from router {rec['router']} "
                       f"({'; '.join(rec['reasons'][:2])})", highlight=False)
-    console.print(f"hub stopped; its data folder is {summary['hub_data']}", highlight=False)
-    console.print(f"report with figures and the commands to go on: {summary['report']}", highlight=False)
+    results.print(f"hub stopped; its data folder is {summary['hub_data']}", highlight=False)
+    results.print(f"report with figures and the commands to go on: {summary['report']}", highlight=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from site_agent.console import console, emit_json, expected_errors, progress
+from site_agent.console import emit_json, expected_errors, progress, results
 from site_agent.local_data import default_router, site_samples
 from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, choose_device
 
@@ -47,4 +47,4 @@ def evaluate_command(
     if json_output:
         emit_json(report.model_dump(mode="json"))
     else:
-        console.print(render_table(report))
+        results.print(render_table(report))

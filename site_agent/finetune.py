@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import console, emit_json, expected_errors, results
 from site_agent.finetune_hub import prepare_from_hub, push_after
 from site_agent.finetune_run import Stage, finetune_to
 from site_agent.options import (
@@ -170,12 +170,12 @@ def finetune_command(
     chosen = "n/a (nothing held out)" if sel is None else (f"{sel.steps}" if sel.steps else "0 (kept the router)")
     table.add_row(", ".join(result.shots), result.val_case or "-", chosen, fmt(result.val_dice_before),
                   fmt(result.val_dice_after))
-    console.print(table)
+    results.print(table)
     if sel is not None:
-        console.print(f"step count chosen by {sel.rule} ({sel.folds} fold{'s' if sel.folds > 1 else ''})",
+        results.print(f"step count chosen by {sel.rule} ({sel.folds} fold{'s' if sel.folds > 1 else ''})",
                       highlight=False)
     if "start" in extra:
-        console.print(f"starting router {result.init_router}: {extra['start']}", highlight=False)
+        results.print(f"starting router {result.init_router}: {extra['start']}", highlight=False)
     if "evaluation" in extra:
         ev = extra["evaluation"]
         t = Table(title=f"held-out local cases ({ev['cases']}): before and after")
@@ -184,11 +184,11 @@ def finetune_command(
         for label, key in (("before (starting router)", "before"), ("after (fine-tuned)", "after")):
             d = ev[key]
             t.add_row(label, d["router"], f"{d['mean']:.3f} [{d['ci_low']:.3f}, {d['ci_high']:.3f}]")
-        console.print(t)
-    console.print(f"[green]saved {result.manifest.version} to {out}[/]", highlight=False)
+        results.print(t)
+    results.print(f"[green]saved {result.manifest.version} to {out}[/]", highlight=False)
     if "push" in extra:
         p = extra["push"]
-        console.print(f"[green]pushed[/] {p['payload_bytes']:,} bytes ({p['percent_of_model']:.2f}% of the model): "
+        results.print(f"[green]pushed[/] {p['payload_bytes']:,} bytes ({p['percent_of_model']:.2f}% of the model): "
                       f"router {p['router_id']} at the hub; receipt in {p['receipt_file']}", highlight=False)
     elif not result.held_out:
-        console.print("no labelled case is left over to evaluate on", highlight=False)
+        results.print("no labelled case is left over to evaluate on", highlight=False)

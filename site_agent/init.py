@@ -12,7 +12,7 @@ import typer
 from protocols.groups import validate_center_code
 from protocols.version import PROTOCOL_VERSION
 from site_agent.config import TOKEN_ENV, SiteConfig, WorkdirOpt, config_path, resolve_workdir, save_config
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import console, emit_json, expected_errors, results
 from site_agent.hub_client import HubClient, HubClientError
 from site_agent.options import JsonOpt
 from site_agent.trust import check_key, protocol_compatible
@@ -87,7 +87,7 @@ def init_command(
     if json_output:
         emit_json(summary)
         return
-    console.print(f"[green]site {config.center} enrolled with {config.hub_url}[/] (hub {config.hub_version}, protocol "
+    results.print(f"[green]site {config.center} enrolled with {config.hub_url}[/] (hub {config.hub_version}, protocol "
                   f"{config.protocol_version}); pinned signing key {config.signing.key_id}; config in "
                   f"{summary['config']} (mode 600{'' if config.token else f', token from {TOKEN_ENV}'})",
                   highlight=False)

@@ -58,7 +58,7 @@ class LoopbackHub:
         log = open(self.data_dir.parent / "hub-serve.log", "ab")  # noqa: SIM115 (closed with the process)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "hub", "serve", "--data-dir", str(self.data_dir), "--host", "127.0.0.1",
-             "--port", str(self.port), "--log-level", "warning"], stdout=log, stderr=log)
+             "--port", str(self.port), "--log-level", "info"], stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:

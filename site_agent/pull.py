@@ -22,7 +22,7 @@ import typer
 from models.fsutil import atomic_write_bytes, sha256_file
 from protocols.hub_api import canonical_json
 from site_agent.config import SiteConfig, WorkdirOpt, load_config, resolve_workdir, site_token
-from site_agent.console import console, emit_json, expected_errors, progress
+from site_agent.console import emit_json, expected_errors, progress, results
 from site_agent.hub_client import HubClient
 from site_agent.options import JsonOpt
 from site_agent.trust import TrustError, verify_manifest
@@ -157,10 +157,10 @@ def pull_command(
         emit_json(asdict(result))
         return
     if result.already_present:
-        console.print(f"version {result.version} is already here and verified: {result.path}", highlight=False)
+        results.print(f"version {result.version} is already here and verified: {result.path}", highlight=False)
         return
     extra = f"; resumed {', '.join(result.resumed)}" if result.resumed else ""
     if result.refetched:
         extra += f"; fetched again after a hash mismatch: {', '.join(result.refetched)}"
-    console.print(f"[green]pulled version {result.version}[/] ({result.total_bytes:,} bytes, signature and sha256 "
+    results.print(f"[green]pulled version {result.version}[/] ({result.total_bytes:,} bytes, signature and sha256 "
                   f"verified) to {result.path}{extra}", highlight=False)

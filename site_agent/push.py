@@ -24,7 +24,7 @@ from protocols.hub_api import PushResult
 from protocols.manifest import ModelManifest
 from protocols.router_update import RouterUpdateManifest
 from site_agent.config import SiteConfig, WorkdirOpt, load_config, resolve_workdir, site_token
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import emit_json, expected_errors, results
 from site_agent.hub_client import HubClient
 from site_agent.options import JsonOpt
 
@@ -166,11 +166,11 @@ def print_privacy_manifest(plan: PushPlan) -> None:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for t in plan.tensors:
         table.add_row(t.name, t.group, "x".join(map(str, t.shape)), t.dtype, f"{t.bytes:,}")
-    console.print(table)
-    console.print(f"{len(plan.tensors)} tensors, file of {len(plan.payload):,} bytes = {plan.percent_of_model:.2f}% of "
+    results.print(table)
+    results.print(f"{len(plan.tensors)} tensors, file of {len(plan.payload):,} bytes = {plan.percent_of_model:.2f}% of "
                   f"the model's {plan.model_bytes:,} bytes; also sent: init_router {m.init_router}, shots {m.shots}, "
                   f"sample_count {m.sample_count}, metrics {json.dumps(m.metrics)}", highlight=False)
-    console.print("never leaves: " + "; ".join(NEVER_LEAVES), highlight=False)
+    results.print("never leaves: " + "; ".join(NEVER_LEAVES), highlight=False)
 
 
 def push_command(
@@ -202,7 +202,7 @@ def push_command(
     print_privacy_manifest(plan)
     if result is not None:
         state = "recorded" if result.created else "already held (same bytes pushed before)"
-        console.print(f"[green]pushed:[/] router {result.router.id} of center {result.router.center} on "
+        results.print(f"[green]pushed:[/] router {result.router.id} of center {result.router.center} on "
                       f"{result.router.model_version} {state}; receipt in {receipt}", highlight=False)
     else:
-        console.print("dry run: nothing was sent", highlight=False)
+        results.print("dry run: nothing was sent", highlight=False)

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from site_agent.config import WorkdirOpt, find_config, resolve_workdir
-from site_agent.console import console, emit_json, expected_errors, progress
+from site_agent.console import console, emit_json, expected_errors, progress, results
 from site_agent.local_data import site_samples
 from site_agent.options import DataOpt, DeviceOpt, JsonOpt, ThreadsOpt, choose_device
 from site_agent.pull import hub_origin, newest_pulled
@@ -93,20 +93,20 @@ def select_router_command(
         extra = [str(hub_rank[s.router].rank), "; ".join(hub_rank[s.router].reasons)] if s.router in hub_rank else \
             (["-", "-"] if hub_rank else [])
         table.add_row(str(i), s.router, f"{s.mean_dice:.3f}", *extra)
-    console.print(table)
-    console.print(f"best: router {ranking.best} ({ranking.seconds:.1f} s)", highlight=False)
+    results.print(table)
+    results.print(f"best: router {ranking.best} ({ranking.seconds:.1f} s)", highlight=False)
     if exchange is None:
         return
     if exchange.report:
-        console.print(f"reported to the hub: mean Dice of {exchange.report.stored} routers over {ranking.n_cases} "
+        results.print(f"reported to the hub: mean Dice of {exchange.report.stored} routers over {ranking.n_cases} "
                       "cases (nothing else)", highlight=False)
     elif exchange.report_error:
         console.print(f"[yellow]warning:[/] not reported: {exchange.report_error}", highlight=False)
     else:
-        console.print("not reported (--no-report)", highlight=False)
+        results.print("not reported (--no-report)", highlight=False)
     if exchange.recommendation_error:
         console.print(f"[yellow]warning:[/] no hub recommendation: {exchange.recommendation_error}", highlight=False)
     elif exchange.recommendation and exchange.recommendation.routers:
         top = exchange.recommendation.routers[0]
-        console.print(f"hub recommends router {top.center} (score {top.score:.3f}); local best is {ranking.best}",
+        results.print(f"hub recommends router {top.center} (score {top.score:.3f}); local best is {ranking.best}",
                       highlight=False)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from site_agent.console import console, emit_json, expected_errors, progress
+from site_agent.console import emit_json, expected_errors, progress, results
 from site_agent.options import check_out_free
 
 __all__ = ["synth", "synth_command"]
@@ -77,5 +77,5 @@ def synth_command(
     if json_output:
         emit_json(summary)
     else:
-        console.print(f"[green]wrote {summary['cases']} cases of center {summary['center']} to {summary['out']}[/]",
+        results.print(f"[green]wrote {summary['cases']} cases of center {summary['center']} to {summary['out']}[/]",
                       highlight=False)

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from models.config import METHODS
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import console, emit_json, expected_errors, results
 from site_agent.options import (
     DeviceOpt,
     JsonOpt,
@@ -21,6 +21,19 @@ from site_agent.options import (
     choose_device,
 )
 from site_agent.training_ui import step_progress
+
+
+def interrupted_line(out: Path) -> str:
+    """The one line printed on Ctrl-C: no model was written, and what ``--resume`` would continue from."""
+    from models.training.checkpoint import checkpoint_folder, checkpoint_step
+
+    folder = checkpoint_folder(out)
+    step = checkpoint_step(folder)
+    if step is None:
+        return (f"interrupted before the first checkpoint: no model was written to {out} and nothing was kept; "
+                "run the command again to start over")
+    return (f"interrupted: no model was written to {out}; the checkpoint of step {step} is kept in {folder}; "
+            "run the same command with --resume to continue from it")
 
 
 def train_command(
@@ -57,15 +70,19 @@ def train_command(
 
         settings = replace(TrainSettings(), seed=seed, lr=lr, **({"steps": steps} if steps else {}))
         dev = choose_device(device, quiet=json_output, threads=threads)
-        with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
-            manifest, history = train_multicenter(
-                data, out, config_name=config, method=method, centers=center or [], settings=settings,
-                version=version, device=dev, resume=resume, overwrite=overwrite,
-                structured_note=structured_note, on_step=on_step, on_case=on_case)
+        try:
+            with step_progress(settings.steps, quiet=json_output) as (on_step, on_case):
+                manifest, history = train_multicenter(
+                    data, out, config_name=config, method=method, centers=center or [], settings=settings,
+                    version=version, device=dev, resume=resume, overwrite=overwrite,
+                    structured_note=structured_note, on_step=on_step, on_case=on_case)
+        except KeyboardInterrupt:
+            console.print(interrupted_line(out), highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
     result = {"model": str(out), "version": manifest.version, "method": method, "centers": manifest.centers,
               "best_val_dice": history.best_val_dice, "best_step": history.best_step, "steps": settings.steps}
     if json_output:
         emit_json(result)
     else:
-        console.print(f"[green]saved {method} model {manifest.version} for centers {', '.join(manifest.centers)} "
+        results.print(f"[green]saved {method} model {manifest.version} for centers {', '.join(manifest.centers)} "
                       f"to {out}[/] (best validation Dice {history.best_val_dice})", highlight=False)

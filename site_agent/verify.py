@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from site_agent.console import console, emit_json, expected_errors
+from site_agent.console import console, emit_json, expected_errors, results
 
 __all__ = ["CONTRACT", "verify", "verify_command"]
 
@@ -59,7 +59,7 @@ def verify_command(
         for problem in report["problems"]:
             typer.echo(problem["line"])
         if report["ok"]:
-            console.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]", highlight=False)
+            results.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]", highlight=False)
         else:
             console.print(f"[red]{len(report['problems'])} problem(s) in {report['data']}[/]", highlight=False)
             console.print(CONTRACT, highlight=False, markup=False)

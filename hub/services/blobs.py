@@ -20,7 +20,7 @@ class BlobStore:
         self.root = root
         self.tmp = root / ".tmp"
         self.chunk_bytes = chunk_bytes
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256
@@ -42,7 +42,7 @@ class BlobStore:
     ) -> tuple[str, int]:
         """Store a stream; checks size and sha256 (when given) before the rename. Returns (sha256, size)."""
         digest, total = hashlib.sha256(), 0
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=f"{PART_PREFIX}{os.getpid()}-")
+        fd, tmp_name = self._new_part()
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -65,6 +65,25 @@ class BlobStore:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
+        finally:
+            self.drop_empty_tmp()
+
+    def _new_part(self) -> tuple[int, str]:
+        """A fresh temp part; ``.tmp`` exists only while an upload is under way (no empty folder left behind)."""
+        for _ in range(8):
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            try:
+                return tempfile.mkstemp(dir=self.tmp, prefix=f"{PART_PREFIX}{os.getpid()}-")
+            except FileNotFoundError:  # a finishing upload removed the emptied folder in between: make it again
+                continue
+        raise OSError(f"could not create a temp part in {self.tmp}")
+
+    def drop_empty_tmp(self) -> None:
+        """Remove ``.tmp`` when no part is in it; a part another upload is writing keeps it (rmdir fails)."""
+        try:
+            self.tmp.rmdir()
+        except OSError:
+            pass
 
     def put_file(self, fh: BinaryIO, **kwargs: object) -> tuple[str, int]:
         fh.seek(0)

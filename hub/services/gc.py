@@ -65,6 +65,7 @@ def remove_stale_parts(store: BlobStore, *, before: float) -> list[Path]:
     parts = stale_parts(store, before=before)
     for p in parts:
         p.unlink(missing_ok=True)
+    store.drop_empty_tmp()
     return parts
 
 
@@ -87,6 +88,8 @@ def collect(factory: sessionmaker[Session], store: BlobStore, *, dry_run: bool =
                 continue
         report.orphan_blobs.append(sha)
         report.freed_bytes += _remove(files[sha], dry_run)
+    if not dry_run:
+        store.drop_empty_tmp()
     return report
 
 

@@ -16,6 +16,20 @@ from models.weights import load_into, load_state, read_manifest, save_model_dir,
 CHECKPOINT_DIR = ".checkpoint"
 
 
+def checkpoint_folder(out_dir: Path) -> Path:
+    """Where ``train --out OUT`` keeps its resumable checkpoint: a hidden sibling of OUT."""
+    out_dir = Path(out_dir)
+    return out_dir.parent / f".{out_dir.name}{CHECKPOINT_DIR}"
+
+
+def checkpoint_step(folder: Path) -> int | None:
+    """The step a complete checkpoint in ``folder`` continues after, or None when there is none."""
+    try:
+        return int(json.loads((Path(folder) / "state.json").read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def save_checkpoint(folder: Path, model: MomeRoNet, spec: ModelSpec, optimizer: torch.optim.Optimizer,
                     step: int) -> None:
     """Write (atomically) everything needed to continue training from ``step``."""

@@ -12,7 +12,7 @@ import torch
 
 from models.data.dataset import Case, Dataset, load_dataset
 from models.registry import create_model, note_encoder
-from models.training.checkpoint import CHECKPOINT_DIR, load_checkpoint, save_checkpoint
+from models.training.checkpoint import checkpoint_folder, load_checkpoint, save_checkpoint
 from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training, seed_everything
 from models.training.samples import Sample, load_samples
 from models.weights import save_model_dir
@@ -86,7 +86,7 @@ def train_multicenter(
         train += load_samples(s.train, spec.contract, center=s.center, on_case=on_case)
         val += load_samples(s.val, spec.contract, center=s.center, on_case=on_case)
     encoder = note_encoder(spec)
-    ckpt = out_dir.parent / f".{out_dir.name}{CHECKPOINT_DIR}"
+    ckpt = checkpoint_folder(out_dir)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
     start = load_checkpoint(ckpt, model, optimizer) if resume and ckpt.exists() else 0

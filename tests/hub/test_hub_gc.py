@@ -19,6 +19,7 @@ OLD = time.time() - 7200
 
 
 def _file(path, data: bytes = b"x" * 10, mtime: float | None = OLD):
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     if mtime is not None:
         os.utime(path, (mtime, mtime))
@@ -47,6 +48,21 @@ def test_server_start_removes_parts_of_dead_uploads_only(settings):
     # Assert
     assert not dead.exists() and not reused.exists() and not unnamed.exists()
     assert live.exists() and fresh.exists()
+
+
+def test_no_empty_temp_folder_is_left_after_uploads_or_a_clean_start(settings, tmp_path):
+    # Prepare: a dead upload's part, then a publish that writes blobs through temp parts
+    ctx = build_context(settings)
+    _file(ctx.store.tmp / "part-2147483000-abc")
+    publish(factory=ctx.factory, store=ctx.store, signer=ctx.signer, model_dir=make_model_dir(tmp_path / "m"),
+            version="1.0")
+    ctx.factory.kw["bind"].dispose()
+    assert ctx.store.tmp.is_dir()  # the dead part keeps the folder until a start cleans it
+    # Execute
+    served = create_app(settings)
+    served.state.hub.factory.kw["bind"].dispose()
+    # Assert
+    assert not ctx.store.tmp.exists() and any(p.is_file() for p in ctx.store.root.iterdir())
 
 
 def test_hub_gc_dry_run_then_removes_only_unreferenced_old_files(settings, tmp_path):

@@ -25,6 +25,9 @@ def test_demo_runs_the_story_against_a_loopback_hub(tmp_path: Path) -> None:
     assert pushed and pushed[0]["init_router"] == summary["init_router"]
     assert summary["recommendation_for_E"]["router"] in {"A", "B", "C"}
     assert (out / "hub-data").is_dir() and Path(push["receipt"]).is_file()
+    served = (out / "hub-serve.log").read_text()
+    assert "Uvicorn running on" in served and "POST /v1/routers" in served  # a log to read when something fails
+    assert not (out / "hub-data" / "blobs" / ".tmp").exists()
     report = Path(summary["report"]).read_text()
     assert "| D (fine-tuned) |" in report and "## Go on" in report
     assert all(case in report for case in summary["held_out_case_ids"] + summary["zero_shot_cases"])

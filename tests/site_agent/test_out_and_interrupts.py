@@ -97,3 +97,30 @@ def test_push_never_picks_a_hidden_staging_folder(tmp_path: Path) -> None:
         (tmp_path / "finetuned" / name / "manifest.json").write_text("{}")
 
     assert newest_finetuned(tmp_path) == tmp_path / "finetuned" / "1.0+D-20250101T000000"
+
+
+@pytest.mark.parametrize("checkpointed", [True, False])
+def test_ctrl_c_in_train_says_what_resume_would_continue_from(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              checkpointed: bool) -> None:
+    from models.training.checkpoint import checkpoint_folder
+
+    out = tmp_path / "models" / "base"
+
+    def interrupted_training(*_: object, **__: object) -> None:
+        if checkpointed:
+            folder = checkpoint_folder(out)
+            folder.mkdir(parents=True)
+            (folder / "state.json").write_text(json.dumps({"step": 40, "param_groups": []}))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("models.training.train.train_multicenter", interrupted_training)
+
+    result = _runner().invoke(app, ["train", "--data", str(tmp_path), "--out", str(out), "--device", "cpu"])
+
+    assert result.exit_code == 130 and not out.exists()
+    lines = [line for line in result.stderr.splitlines() if "interrupted" in line]
+    assert len(lines) == 1
+    if checkpointed:
+        assert "checkpoint of step 40" in lines[0] and "--resume" in lines[0]
+    else:
+        assert "before the first checkpoint" in lines[0] and "nothing was kept" in lines[0]

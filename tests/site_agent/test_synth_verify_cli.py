@@ -130,3 +130,15 @@ def test_progress_is_plain_lines_when_not_a_terminal(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert "center E: 1/2 (50%)" in result.stderr and "center E: 2/2 (100%)" in result.stderr
     assert "\x1b[" not in result.stderr and "━" not in result.stderr
+
+
+def test_results_go_to_stdout_and_progress_to_stderr(tmp_path: Path) -> None:
+    runner, out = _runner(), tmp_path / "E"
+
+    made = runner.invoke(_app(), ["synth", "--center", "E", "--cases", "2", "--out", str(out), "--scale", "0.25"])
+    checked = runner.invoke(_app(), ["verify", "--data", str(out)])
+
+    assert made.exit_code == 0 and checked.exit_code == 0
+    assert "wrote 2 cases of center E" in made.stdout and "wrote 2 cases" not in made.stderr
+    assert "center E: 2/2" in made.stderr and "center E: 2/2" not in made.stdout
+    assert "2 cases, no problems" in checked.stdout
