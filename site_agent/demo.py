@@ -118,6 +118,7 @@ def run_demo(out: Path, *, config: str, train_steps: int, finetune_steps: int, s
         routers = hub.cli("routers", "list")
     return {
         "out": str(out), "config": config, "device": device, "hub_data": str(out / "hub-data"),
+        "hub_url": hub.url, "site_config": str(workdir / "site.json"),
         "zero_shot": [{"router": s.router, "dice": s.mean_dice} for s in ranking.scores],
         "hub_recommendation_for_D": _top(exchange.recommendation),
         "zero_shot_cases": [c for c in ranking.scores[0].per_case],

@@ -52,8 +52,11 @@ def write_report(summary: dict[str, Any], out: Path) -> Path:
     if rec:
         lines += ["## The hub's advice for a new site E", "",
                   f"Start from router {rec['router']}: {'; '.join(rec['reasons'][:3])}.", ""]
+    port = summary["hub_url"].rsplit(":", 1)[1]
     lines += ["## Go on", "", "```bash",
-              f"hub serve --data-dir {summary['hub_data']} &            # the demo's hub, again",
+              f"hub serve --data-dir {summary['hub_data']} --port {port} &   # the demo's hub, again, "
+              f"at the address {summary['site_config']} holds",
+              f"site-agent doctor --workdir {summary['out']}/site-D   # the site's view of that hub",
               f"site-agent evaluate --model {summary['out']}/site-D/finetuned/<version>+D --data "
               f"{summary['out']}/data/D   # metrics with CIs",
               f"site-agent predict --model {summary['out']}/base --data {summary['out']}/data/E --out masks-E",

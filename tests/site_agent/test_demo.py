@@ -30,6 +30,9 @@ def test_demo_runs_the_story_against_a_loopback_hub(tmp_path: Path) -> None:
     assert not (out / "hub-data" / "blobs" / ".tmp").exists()
     report = Path(summary["report"]).read_text()
     assert "| D (fine-tuned) |" in report and "## Go on" in report
+    port = summary["hub_url"].rsplit(":", 1)[1]
+    site = json.loads((out / "site-D" / "site.json").read_text())
+    assert site["hub_url"] == summary["hub_url"] and f"--port {port}" in report  # the restart matches site.json
     assert all(case in report for case in summary["held_out_case_ids"] + summary["zero_shot_cases"])
     assert (out / "dice_by_router.png").stat().st_size > 0 and (out / "expert_activation.png").is_file()
     again = CliRunner().invoke(app, ["demo", "--out", str(out), "--config", "mome_ro.tiny"])
