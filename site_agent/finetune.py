@@ -52,13 +52,21 @@ def summary(result: FinetuneResult, out: Path) -> dict:
                                                    "held_out_dice_by_step": dict(sel.curve)}}
 
 
-def interrupted_line(stage: str, out: Path | None, pulled: Path | None) -> str:
+def interrupted_line(stage: str, out: Path | None, pulled: Path | None, journal: Path | None = None) -> str:
     """The one line printed on Ctrl-C: what was being done and what is kept."""
     if stage in ("done", "pushing"):
         return (f"interrupted {'while pushing' if stage == 'pushing' else 'after fine-tuning'}: the fine-tuned model "
                 f"is complete in {out}; push it with `site-agent push --model {out}`")
     kept = f"; the pulled base model {pulled} is kept" if pulled is not None else ""
     target = f" to {out}" if out is not None else ""
+    folds = 0
+    if journal is not None:
+        from models.training.fold_journal import kept_folds
+
+        folds = kept_folds(journal)
+    if folds:
+        kept += (f"; {folds} completed leave-one-out fold{'s are' if folds > 1 else ' is'} kept in {journal}: "
+                 "run the same command with --resume to continue after them")
     return f"interrupted while {stage}: no fine-tuned model was written{target}{kept}"
 
 
@@ -104,6 +112,10 @@ def finetune_command(
     device: DeviceOpt = None,
     threads: ThreadsOpt = None,
     overwrite: OverwriteOpt = False,
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Continue an interrupted run of the same command: the leave-one-out folds it completed "
+                         "are not trained again (they are kept beside the output folder until the model is "
+                         "written).")] = False,
     json_output: JsonOpt = False,
 ) -> None:
     """Fine-tune a new router for this site's center (--center) from a few local cases; the encoder stays frozen.
@@ -139,6 +151,10 @@ def finetune_command(
                 stage.now = "pulling the base model and choosing the starting router"
                 model, init_router, extra["start"] = prepare_from_hub(config, wd, data, init_router, device=dev,
                                                                       quiet=json_output)
+            from models.training.fold_journal import journal_path
+
+            # The default --out is stamped with the time, so its folds are kept under a name without the stamp.
+            stage.journal = journal_path(out if out is not None else wd / "finetuned" / f"{model.name}+{center}")
             if out is None:
                 stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
                 out = wd / "finetuned" / f"{model.name}+{center}-{stamp}"
@@ -148,15 +164,15 @@ def finetune_command(
                 result, evaluation = finetune_to(
                     out, base=model, data=data, center=center, shots=shots, init_router=init_router,
                     shot_ids=shot_ids or [], settings=settings, groups=chosen_groups, device=dev, overwrite=overwrite,
-                    stage=stage, on_step=on_step, on_case=on_case)
+                    stage=stage, on_step=on_step, on_case=on_case, resume=resume)
             if evaluation is not None:
                 extra["evaluation"] = evaluation
             if push and config is not None:
                 stage.now = "pushing"
                 extra["push"] = push_after(config, wd, out)
         except KeyboardInterrupt:
-            console.print(interrupted_line(stage.now, out, None if model_given else model), highlight=False,
-                          soft_wrap=True)
+            console.print(interrupted_line(stage.now, out, None if model_given else model, stage.journal),
+                          highlight=False, soft_wrap=True)
             raise typer.Exit(130) from None
     if json_output:
         emit_json(summary(result, out) | extra)

@@ -23,12 +23,15 @@ class Stage:
     """What the run is doing now, for the one line printed on Ctrl-C."""
 
     now: str = "starting"
+    journal: Path | None = None
+    """Where completed leave-one-out folds are kept for ``--resume`` (None: not kept)."""
 
 
 def finetune_to(
     out: Path, *, base: Path, data: Path, center: str, shots: int, init_router: str | None, shot_ids: list[str],
     settings: TrainSettings, groups: tuple[str, ...] | None, device: str, overwrite: bool, stage: Stage,
     evaluate: bool = True, on_step: StepCallback | None = None, on_case: Callable[[str], None] | None = None,
+    resume: bool = False,
 ) -> tuple[FinetuneResult, dict[str, Any] | None]:
     """Fine-tune ``base`` for ``center``, score it on the held-out cases, then rename the folder to ``out``.
 
@@ -43,7 +46,7 @@ def finetune_to(
         stage.now = "fine-tuning"
         result = finetune_center(base, data, staging, center=center, shots=shots, init_router=init_router,
                                  shot_ids=shot_ids, settings=settings, groups=groups, device=device,
-                                 on_step=on_step, on_case=on_case)
+                                 on_step=on_step, on_case=on_case, journal=stage.journal, resume=resume)
         evaluation = None
         if evaluate and result.held_out:
             stage.now = "evaluating on the held-out cases"

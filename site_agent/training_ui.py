@@ -24,7 +24,8 @@ def step_progress(
         def on_step(step: int, loss: float, val_dice: float | None) -> None:
             if val_dice is not None:
                 best.append(val_dice)
-            info = f"loss {loss:.3f}" + (f"  val Dice {best[-1]:.3f} (best {max(best):.3f})" if best else "")
+            done = "kept from the interrupted run" if loss != loss else f"loss {loss:.3f}"  # NaN: a resumed fold
+            info = done + (f"  val Dice {best[-1]:.3f} (best {max(best):.3f})" if best else "")
             bar.update(task, completed=step, info=info)
 
         yield on_step, on_case

@@ -11,14 +11,16 @@ the shots (``step_selection``); zero steps keeps the starting router.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from models.data.dataset import load_dataset
 from models.groups import tensor_group
 from models.networks.mome_ro import MomeRoNet
 from models.registry import note_encoder
+from models.training.fold_journal import FoldJournal, journal_key
 from models.training.loop import StepCallback, TrainHistory, TrainSettings, run_training
 from models.training.samples import load_samples
 from models.training.shots import choose_shots
@@ -91,8 +93,13 @@ def finetune_center(
     init_router: str | None = None, shot_ids: Sequence[str] = (), settings: TrainSettings = FINETUNE_DEFAULTS,
     groups: Sequence[str] | None = None, version: str | None = None, device: str = "cpu", overwrite: bool = False,
     on_step: StepCallback | None = None, on_case: Callable[[str], None] | None = None,
+    journal: Path | None = None, resume: bool = False,
 ) -> FinetuneResult:
-    """Fine-tune a new router for ``center`` from ``shots`` local cases; write a model directory."""
+    """Fine-tune a new router for ``center`` from ``shots`` local cases; write a model directory.
+
+    With ``journal`` each completed leave-one-out fold is kept there; ``resume`` skips the folds a
+    journal of the same run already holds (the journal is removed once the model is written).
+    """
     validate_center_code(center)
     model, spec, base = load_model_dir(model_dir, device=device)
     init = pick_init_router(model, init_router)
@@ -107,7 +114,14 @@ def finetune_center(
     model.to(device)
     encoder = note_encoder(spec)
     trained = freeze_for_finetuning(model, center, groups or default_groups(model))
-    selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step)
+    folds = None if journal is None else FoldJournal(journal, journal_key({
+        "base": hashlib.sha256((Path(model_dir) / "manifest.json").read_bytes()).hexdigest(),
+        "data": str(Path(data_dir).resolve()), "center": center, "init": init, "groups": trained, "device": device,
+        "shots": [c.case_id for c in chosen], "val": val_case.case_id if val_case else None,
+        "settings": asdict(settings)}))
+    selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step,
+                             done=folds.load() if folds is not None and resume else (),
+                             on_fold=None if folds is None else folds.record)
     steps = settings.steps if selection is None else selection.steps
     history = TrainHistory()
     if steps:  # all shots, for the cross-validated number of steps; nothing held out is left to pick a state
@@ -125,6 +139,8 @@ def finetune_center(
                       metrics=metrics)
     manifest = save_model_dir(model.cpu(), spec, out_dir, version=version or f"{base.version}+{center}",
                               lineage=lineage, overwrite=overwrite)
+    if folds is not None:
+        folds.clear()
     return FinetuneResult(manifest, history, init, [c.case_id for c in chosen],
                           val_case.case_id if val_case else None, [c.case_id for c in held_out], before, after,
                           trained_groups=trained, selection=selection)

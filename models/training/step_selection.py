@@ -10,7 +10,7 @@ step 0 means "keep the starting router".
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -54,18 +54,25 @@ def leave_one_out_folds(shots: Sequence[Sample], val: Sequence[Sample]) -> list[
 def select_steps(
     model: MomeRoNet, encoder, shots: Sequence[Sample], val: Sequence[Sample], contract: PreprocessingContract,
     settings: TrainSettings, *, device: str = "cpu", on_step: StepCallback | None = None,
+    done: Sequence[dict[int, float]] = (), on_fold: Callable[[list[dict[int, float]]], None] | None = None,
 ) -> StepSelection | None:
     """Cross-validate the number of steps; the model is left in its starting state. ``None``: no held-out case.
 
     ``on_step`` counts the folds' steps one after another (fold i's step s is ``i * settings.steps + s``).
+    ``done`` holds the curves of folds an interrupted run completed (they are not run again); ``on_fold``
+    receives the curves so far after each fold, to keep them.
     """
     folds = leave_one_out_folds(shots, val)
     if not folds:
         return None
     start = {k: v.detach().clone() for k, v in model.state_dict().items()}
     trainable = [p for p in model.parameters() if p.requires_grad]
-    curves: list[dict[int, float]] = []
+    curves: list[dict[int, float]] = [dict(c) for c in done[: len(folds)]]
     for i, (train, held_out) in enumerate(folds):
+        if i < len(curves):
+            if on_step is not None:
+                on_step((i + 1) * settings.steps, float("nan"), curves[i][max(curves[i])])
+            continue
         model.load_state_dict(start)
         curve = {0: validate(model, encoder, held_out, contract, device)}
         offset = i * settings.steps
@@ -74,6 +81,8 @@ def select_steps(
                                params=trainable, device=device, on_step=report)
         curve.update(history.val_dice)
         curves.append(curve)
+        if on_fold is not None:
+            on_fold(curves)
     model.load_state_dict(start)
     best_step, mean = best_step_of(curves)
     rule = "leave-one-out over shots" if len(shots) >= 2 else "one shot, validation case"
