@@ -60,6 +60,18 @@ def prepare_from_hub(config: SiteConfig, workdir: Path, data: Path, init_router:
     return model, fitting[0], "the hub's recommendation for this site's fingerprint"
 
 
+ACTIVATION_METRICS_MAX = 48
+"""At most this many ``activation.<level>.<expert>`` shares travel with a push (the hub takes 64 metrics)."""
+
+
+def activation_metrics(activation: dict[str, list[float]]) -> dict[str, float]:
+    """The new router's share of tokens per expert and level on the held-out cases, as push metrics: aggregate
+    routing statistics (what the hub's console plots), nothing about a single case."""
+    flat = {f"activation.{level}.{i}": float(share) for level, shares in activation.items()
+            for i, share in enumerate(shares)}
+    return flat if len(flat) <= ACTIVATION_METRICS_MAX else {}
+
+
 def evaluate_before_after(base_dir: Path, tuned_dir: Path, data: Path, result: FinetuneResult, *, center: str,
                           device: str) -> dict[str, Any]:
     """Dice of the starting router (base model) and of the new router on the held-out cases; kept locally."""
@@ -81,6 +93,7 @@ def evaluate_before_after(base_dir: Path, tuned_dir: Path, data: Path, result: F
         out[key] = {"router": rep.router, **rep.dice.model_dump(), "expert_activation": rep.expert_activation}
     metrics = {"heldout_dice_before": out["before"]["mean"], "heldout_dice_after": out["after"]["mean"],
                "heldout_cases": float(len(samples))}
+    metrics |= activation_metrics(out["after"]["expert_activation"])
     atomic_write_bytes(Path(tuned_dir) / EVALUATION, json.dumps({"metrics": metrics}, indent=2).encode())
     return out
 

@@ -125,6 +125,13 @@ def test_finetune_evaluates_then_pushes_only_experts_and_router_d(served_hub: Se
     assert len(pushed) == 1 and pushed[0]["source"] == "pushed" and pushed[0]["init_router"] == ranked
     assert pushed[0]["shots"] == 2 and pushed[0]["sample_count"] == 3
     assert "heldout_dice_after" in pushed[0]["metrics"] and pushed[0]["experts_from"] == "pushed"
+    shares = {k: v for k, v in pushed[0]["metrics"].items() if k.startswith("activation.")}
+    by_level: dict[str, float] = {}
+    for key, share in shares.items():
+        by_level[key.split(".")[1]] = by_level.get(key.split(".")[1], 0.0) + share
+    assert shares == {f"activation.{lv}.{i}": pytest.approx(v) for lv, vs in ev["after"]["expert_activation"].items()
+                      for i, v in enumerate(vs)}
+    assert by_level and all(total == pytest.approx(1.0) for total in by_level.values())  # what the console plots
     with safe_open(str(served_hub.blob(pushed[0]["push_sha256"])), framework="pt") as f:
         received = set(f.keys())
         assert json.loads(f.metadata()["mome.update"])["center"] == "D"
