@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -80,10 +81,8 @@ class BlobStore:
 
     def drop_empty_tmp(self) -> None:
         """Remove ``.tmp`` when no part is in it; a part another upload is writing keeps it (rmdir fails)."""
-        try:
+        with contextlib.suppress(OSError):
             self.tmp.rmdir()
-        except OSError:
-            pass
 
     def put_file(self, fh: BinaryIO, **kwargs: object) -> tuple[str, int]:
         fh.seek(0)
