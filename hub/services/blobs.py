@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
@@ -22,6 +23,8 @@ class BlobStore:
         self.tmp = root / ".tmp"
         self.chunk_bytes = chunk_bytes
         self.root.mkdir(parents=True, exist_ok=True)
+        self._writers = 0
+        self._writers_lock = threading.Lock()
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256
@@ -43,7 +46,14 @@ class BlobStore:
     ) -> tuple[str, int]:
         """Store a stream; checks size and sha256 (when given) before the rename. Returns (sha256, size)."""
         digest, total = hashlib.sha256(), 0
-        fd, tmp_name = self._new_part()
+        with self._writers_lock:
+            self._writers += 1
+        try:
+            fd, tmp_name = self._new_part()
+        except BaseException:
+            with self._writers_lock:
+                self._writers -= 1
+            raise
         try:
             with os.fdopen(fd, "wb") as out:
                 for chunk in chunks:
@@ -67,15 +77,18 @@ class BlobStore:
             Path(tmp_name).unlink(missing_ok=True)
             raise
         finally:
-            self.drop_empty_tmp()
+            with self._writers_lock:
+                self._writers -= 1
+                if not self._writers:  # the last writer of this process tidies; other processes retry above
+                    self.drop_empty_tmp()
 
     def _new_part(self) -> tuple[int, str]:
         """A fresh temp part; ``.tmp`` exists only while an upload is under way (no empty folder left behind)."""
-        for _ in range(8):
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            try:
+        for _ in range(100):
+            try:  # a finishing upload may remove the emptied folder at any moment here: then make it again
+                self.tmp.mkdir(parents=True, exist_ok=True)
                 return tempfile.mkstemp(dir=self.tmp, prefix=f"{PART_PREFIX}{os.getpid()}-")
-            except FileNotFoundError:  # a finishing upload removed the emptied folder in between: make it again
+            except (FileNotFoundError, FileExistsError):
                 continue
         raise OSError(f"could not create a temp part in {self.tmp}")
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
 from hub.cli import app
+from hub.db.migrate import alembic_config
+from hub.db.session import make_engine
 from tests.hub.hubfake import make_model_dir
 
 runner = CliRunner()
@@ -27,7 +30,8 @@ def _json(settings, *args: str):
 def test_cli_commands_on_fresh_data_dir(settings, tmp_path):
     # any order on a fresh directory: listing first migrates
     assert _json(settings, "versions", "list") == []
-    assert _json(settings, "db", "upgrade") == {"revision": "0001_initial"}
+    head = ScriptDirectory.from_config(alembic_config(make_engine(settings.db_url))).get_current_head()
+    assert _json(settings, "db", "upgrade") == {"revision": head}
     model = make_model_dir(tmp_path / "model", version="0.9-dev")
     pub = _json(settings, "publish", str(model), "--version", "2.0", "--notes", "first")
     assert pub["version"] == "2.0" and pub["status"] == "published" and pub["notes"] == "first"
