@@ -57,13 +57,16 @@ class HFTextEncoder:
 
     def __post_init__(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        from models.torchvision_guard import torchvision_hidden
 
-        hf_logging.disable_progress_bar()
-        path = resolve_encoder_path(self.name)
-        self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
+        with torchvision_hidden():  # a torchvision of another build (nnU-Net brings one) must not break loading
+            from transformers import AutoModel, AutoTokenizer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            path = resolve_encoder_path(self.name)
+            self.tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            self.model = AutoModel.from_pretrained(path, local_files_only=True).to(self.device).eval()
         self.model.requires_grad_(False)
         self.dim = int(self.model.config.hidden_size)
         self._cache: dict[str, Tensor] = {}
@@ -103,21 +106,24 @@ def pad_embeddings(embs: list[Tensor]) -> tuple[Tensor, Tensor]:
 class StructuredNoteEncoder:
     """Adds one token per note carrying its parsed fields (``note_features``), zero-padded to the
     encoder's width, so the learned per-level projections see grade, stage, PSA and risk group
-    explicitly; a note that does not parse gets a zero token. The wrapped encoder stays frozen."""
+    explicitly. A case without a note (``""``) gets the features of a note whose every field
+    is unknown; a note that contradicts itself, or names none of the fields, gets a zero token. Missing
+    fields take neutral values (``note_features``). The wrapped encoder stays frozen."""
 
     def __init__(self, base: TextEncoder) -> None:
         self.base, self.dim = base, base.dim
 
     def encode(self, notes: list[str]) -> tuple[Tensor, Tensor]:
-        from models.data.clinical import NoteParseError, note_features, parse_note
+        from models.data.clinical import note_features, read_note
 
         text, mask = self.base.encode(notes)
         extra = text.new_zeros(len(notes), 1, self.dim)
         for i, note in enumerate(notes):
-            try:  # a text_prompt note ends in "<Center> X", which is not a clinical field
-                values = note_features(parse_note(note.split("<Center>")[0]))
-            except NoteParseError:
+            # a text_prompt note ends in "<Center> X", which is not a clinical field
+            reading = read_note((note or "").split("<Center>")[0])
+            if not reading.empty and not (reading.usable and reading.found_any):
                 continue
+            values = note_features(reading.note)
             extra[i, 0, : len(values)] = torch.tensor(values, dtype=text.dtype)
         return torch.cat([text, extra], dim=1), torch.cat([mask, mask.new_ones(len(notes), 1)], dim=1)
 

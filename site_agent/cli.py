@@ -13,7 +13,9 @@ from site_agent.evaluate import evaluate_command
 from site_agent.federate_cli import federate_command
 from site_agent.finetune import finetune_command
 from site_agent.fingerprint import fingerprint_command
+from site_agent.import_dicom import import_dicom_command
 from site_agent.init import init_command
+from site_agent.parse_note import parse_note_command
 from site_agent.predict import predict_command
 from site_agent.pull import pull_command
 from site_agent.push import push_command
@@ -54,6 +56,8 @@ def main(
 
 app.command("synth")(synth_command)
 app.command("verify")(verify_command)
+app.command("parse-note")(parse_note_command)
+app.command("import-dicom")(import_dicom_command)
 app.command("train")(train_command)
 app.command("select-router")(select_router_command)
 app.command("finetune")(finetune_command)

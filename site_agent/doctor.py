@@ -129,6 +129,26 @@ def _gpu_checks() -> list[Check]:
     return out
 
 
+def _torchvision_check() -> Check:
+    """A torchvision that does not import next to this torch (nnU-Net installs one of another build)."""
+    import torch
+
+    from models.torchvision_guard import torchvision_problem
+
+    found = torchvision_problem()
+    if found is None:
+        return _ok("torchvision", "none installed, or it imports next to this torch (the site agent does not use it)")
+    version, error = found
+    variant = torch.__version__.partition("+")[2]
+    matching = (f"`pip install torchvision --index-url https://download.pytorch.org/whl/{variant}`" if variant
+                else "the torchvision release made for this torch")
+    return Check("torchvision", "WARN",
+                 f"torchvision {version} is installed but fails to import next to torch {torch.__version__} "
+                 f"({error}), so it was built for another torch; the site agent does not need torchvision and "
+                 "loads its note encoder without it, but other tools in this environment (nnU-Net) will fail",
+                 f"`pip uninstall torchvision`, or install the matching build: {matching}")
+
+
 def run_doctor(workdir: Path | None = None) -> list[Check]:
     """Every check, in display order; never raises for a failing check."""
     wd = resolve_workdir(workdir)
@@ -142,11 +162,12 @@ def run_doctor(workdir: Path | None = None) -> list[Check]:
                              "`site-agent init --hub URL --center CODE --token T` (or --workdir / MOME_SITE_WORKDIR)")]
     if config is not None:
         checks += _hub_checks(config)
-    return [*checks, _disk_check(wd), *_gpu_checks()]
+    return [*checks, _disk_check(wd), *_gpu_checks(), _torchvision_check()]
 
 
 def doctor_command(workdir: WorkdirOpt = None, json_output: JsonOpt = False) -> None:
-    """Check the hub, TLS, token, protocol, signing key, clock, disk, GPUs and CUDA; exit 1 if any check fails."""
+    """Check the hub, TLS, token, protocol, signing key, clock, disk, GPUs, CUDA and torchvision; exit 1 if any
+    check fails."""
     with expected_errors():
         checks = run_doctor(workdir)
     failed = [c for c in checks if c.status == "FAIL"]

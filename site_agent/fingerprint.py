@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from models.data.clinical import ClinicalNote, NoteParseError, RiskGroup, grade_group, nccn_risk_group, parse_note
+from models.data.clinical import ClinicalNote, RiskGroup, intermediate_unfavourable, nccn_risk_group, read_note
 from models.data.dataset import load_dataset
 from protocols.fingerprint import ClinicalMix, NccnRiskGroup, ScannerInfo, SiteFingerprint, TreatmentIntent
 from protocols.hub_api import RecommendationRequest, RecommendationResponse
@@ -38,18 +38,21 @@ class FingerprintResult:
     fingerprint: SiteFingerprint
     notes_not_parsed: int
     intents_unknown: int
+    risk_unknown: int = 0  # usable notes whose fields cannot decide the risk group (the wire has no 'unknown')
 
 
-def nccn_group(note: ClinicalNote) -> NccnRiskGroup:
-    """The wire risk group; the note's intermediate group is split (NCCN: unfavourable = grade group 3
-    or two or more of T2b-c, grade group 2-3, PSA 10-20)."""
+def nccn_group(note: ClinicalNote) -> NccnRiskGroup | None:
+    """The wire risk group, ``None`` when the note's fields cannot decide it; the note's intermediate group
+    is split (NCCN: unfavourable = grade group 3 or two or more of T2b-c, grade group 2-3, PSA 10-20)."""
     group = nccn_risk_group(note)
+    if group is RiskGroup.UNKNOWN:
+        return None
     if group is not RiskGroup.INTERMEDIATE:
         return NccnRiskGroup(group.value)
-    gg, psa = grade_group(note), note.psa or 0.0
-    factors = sum((note.t_stage[2:] in {"2b", "2c"}, gg in (2, 3), 10.0 <= psa <= 20.0))
-    return NccnRiskGroup.UNFAVORABLE_INTERMEDIATE if gg == 3 or factors >= 2 else \
-        NccnRiskGroup.FAVORABLE_INTERMEDIATE
+    unfavourable = intermediate_unfavourable(note)
+    if unfavourable is None:
+        return None
+    return NccnRiskGroup.UNFAVORABLE_INTERMEDIATE if unfavourable else NccnRiskGroup.FAVORABLE_INTERMEDIATE
 
 
 def _shares(counts: Counter) -> dict:
@@ -73,7 +76,9 @@ def _spacing_ras(path: Path) -> tuple[float, float, float]:
     """Voxel spacing along the canonical (RAS) axes, from the header alone."""
     import nibabel as nib
 
-    img = nib.load(str(path))
+    from models.data.image_io import load_image
+
+    img = load_image(path)  # NIfTI (header only), .mha or .nrrd
     zooms = img.header.get_zooms()[:3]
     ornt = nib.orientations.io_orientation(img.affine)
     out = [0.0, 0.0, 0.0]
@@ -90,12 +95,13 @@ def compute_fingerprint(data: Path) -> FingerprintResult:
     if not ds.cases:
         raise ValueError(f"{data}: the dataset has no cases to fingerprint")
     spacings = np.array([_spacing_ras(c.image) for c in ds.cases])
-    risks, intents, bad = Counter(), Counter(), 0
+    risks, intents, bad, unknown = Counter(), Counter(), 0, 0
     for case in ds.cases:
-        try:
-            risks[nccn_group(parse_note(case.clinical)).value] += 1
-        except NoteParseError:
-            bad += 1
+        reading = read_note(case.clinical)
+        group = nccn_group(reading.note) if reading.usable else None
+        if group is not None:
+            risks[group.value] += 1
+        bad, unknown = bad + (not reading.usable), unknown + (reading.usable and group is None)
         if case.intent and case.intent.lower() in _INTENTS:
             intents[_INTENTS[case.intent.lower()].value] += 1
     median = tuple(round(float(v), 3) for v in np.median(spacings, axis=0))
@@ -103,7 +109,7 @@ def compute_fingerprint(data: Path) -> FingerprintResult:
                          slice_thickness_mm=median[2],
                          clinical_mix=ClinicalMix(risk_groups=_shares(risks), treatment_intent=_shares(intents)),
                          case_count=len(ds.cases))
-    return FingerprintResult(fp, bad, len(ds.cases) - sum(intents.values()))
+    return FingerprintResult(fp, bad, len(ds.cases) - sum(intents.values()), unknown)
 
 
 def show_recommendation(rec: RecommendationResponse, local_best: str | None = None) -> None:
@@ -137,11 +143,15 @@ def fingerprint_command(
     fp = result.fingerprint.model_dump(mode="json")
     if json_output:
         emit_json({"fingerprint": fp, "sent": send,
-                   "recommendation": rec.model_dump(mode="json") if rec else None})
+                   "recommendation": rec.model_dump(mode="json") if rec else None,
+                   "left_out": {"notes_missing_or_unusable": result.notes_not_parsed,
+                                "risk_group_unknown": result.risk_unknown,
+                                "intent_unknown": result.intents_unknown}})
         return
     console.print_json(json.dumps(fp))
-    if result.notes_not_parsed or result.intents_unknown:
-        console.print(f"left out of the shares: {result.notes_not_parsed} unparsable notes, "
+    if result.notes_not_parsed or result.intents_unknown or result.risk_unknown:
+        console.print(f"left out of the shares: {result.notes_not_parsed} missing or unusable notes, "
+                      f"{result.risk_unknown} notes whose risk group is unknown, "
                       f"{result.intents_unknown} cases without a known intent", highlight=False)
     if rec is None:
         console.print("nothing was sent; pass --send to ask the hub which routers fit this fingerprint",

@@ -19,12 +19,14 @@ Segmentation Decathlon / nnU-Net style, e.g.
                  "organ": "organsTr/d001.nii.gz", "gtv": "gtvTr/d001.nii.gz",
                  "clinical": "<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69 <PSA> 11.6"}],
    "test": []}
-Paths are relative to the folder; images are 3D CT in HU (NIfTI, any orientation and spacing);
-labels, organ and gtv masks are 0/1 on the image's grid; organ and gtv are optional."""
+Paths are relative to the folder; images are 3D CT in HU (.nii.gz, .nii, .mha or .nrrd, any
+orientation and spacing); labels, organ and gtv masks are 0/1 on the image's grid; organ and gtv
+are optional. MSD and nnU-Net v2 dataset.json files are read as they are (nnU-Net: imagesTr/CASE_0000
+with labelsTr/CASE); notes missing from "clinical" come from clinical.csv or clinical.json beside it."""
 
 
 def verify(data: Path) -> dict[str, Any]:
-    """Verify ``data``; returns ``{"data", "cases", "ok", "problems": [{"case_id", "message"}]}``."""
+    """Verify ``data``; returns ``{"data", "cases", "layout", "notes", "ok", "problems": [{"case_id", "message"}]}``."""
     from models.data.dataset import DatasetError, load_dataset
     from models.data.verify import verify_dataset
 
@@ -32,12 +34,17 @@ def verify(data: Path) -> dict[str, Any]:
     if not data.is_dir():
         raise FileNotFoundError(f"data folder {data} does not exist")
     problems = verify_dataset(data)
+    from models.data.dataset import LAYOUTS
+
     try:
-        cases = len(load_dataset(data).cases)
+        ds = load_dataset(data)
+        cases, layout, notes = len(ds.cases), LAYOUTS[ds.layout], ds.notes.describe()
     except DatasetError:
-        cases = 0
-    return {"data": str(data.resolve()), "cases": cases, "ok": not problems,
-            "problems": [{"case_id": p.case_id, "message": p.message, "line": str(p)} for p in problems]}
+        cases, layout, notes = 0, None, None
+    return {"data": str(data.resolve()), "cases": cases, "layout": layout, "notes": notes,
+            "ok": all(p.warning for p in problems),
+            "problems": [{"case_id": p.case_id, "message": p.message, "line": str(p), "warning": p.warning}
+                         for p in problems]}
 
 
 def verify_command(
@@ -49,19 +56,26 @@ def verify_command(
     The dataset is a folder with a dataset.json (MSD / nnU-Net style): one entry per case with
     "image", "label", optional "organ" and "gtv" paths relative to the folder, and the clinical
     note in "clinical" (e.g. "<Grade> 7 (4+3) <Stage> cT2a, N0 <Metastasis> negative <Age> 69
-    <PSA> 11.6"). On problems the contract is printed in full.
+    <PSA> 11.6"). MSD and nnU-Net v2 datasets are read as they are, notes then coming from
+    clinical.csv or clinical.json beside dataset.json; the layout found and where the notes came
+    from are printed first. On problems the contract is printed in full.
     """
     with expected_errors():
         report = verify(data)
     if json_output:
         emit_json(report)
     else:
+        if report["layout"]:  # which layout was read and where the notes came from (or that there are none)
+            console.print(f"{report['data']}: {report['layout']}; {report['notes']}", highlight=False, markup=False)
         for problem in report["problems"]:
             typer.echo(problem["line"])
+        warned = sum(p["warning"] for p in report["problems"])
         if report["ok"]:
-            results.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]", highlight=False)
+            results.print(f"[green]{report['data']}: {report['cases']} cases, no problems[/]"
+                          + (f" ({warned} warning(s))" if warned else ""), highlight=False)
         else:
-            console.print(f"[red]{len(report['problems'])} problem(s) in {report['data']}[/]", highlight=False)
+            console.print(f"[red]{len(report['problems']) - warned} problem(s) in {report['data']}[/]",
+                          highlight=False)
             console.print(CONTRACT, highlight=False, markup=False)
     if not report["ok"]:
         raise typer.Exit(1)

@@ -47,10 +47,13 @@ def read_header(path: Path, key: str = "image") -> nib.Nifti1Image:
     """Load the header of a 3D NIfTI with a finite, positive spacing and an invertible affine."""
     if not path.is_file():
         raise InputError(f"{key} file {path} does not exist")
+    from models.data.image_io import format_name, load_image
+
     try:
-        img = nib.load(path)
-    except Exception as exc:  # nibabel raises many types for a broken file
-        raise InputError(f"{key} file {path} is not a readable NIfTI ({type(exc).__name__}: {exc})") from None
+        img = load_image(path)
+    except Exception as exc:  # nibabel and SimpleITK raise many types for a broken file
+        raise InputError(f"{key} file {path} is not a readable {format_name(path)} ({type(exc).__name__}: {exc})"
+                         ) from None
     if len(img.shape) != 3:
         raise InputError(f"{key} file {path} is {len(img.shape)}D with shape {img.shape}; a 3D volume is expected")
     zooms = np.asarray(img.header.get_zooms()[:3], dtype=float)

@@ -33,6 +33,7 @@ from monai.transforms import (
 
 from models.config import PreprocessingContract
 from models.data.dataset import Case
+from models.data.image_io import image_ending, load_image, monai_reader, save_image
 from models.data.input_checks import InputError, read_header, read_voxels
 
 __all__ = [
@@ -48,11 +49,23 @@ __all__ = [
 _RAS_LABELS = (("L", "R"), ("P", "A"), ("I", "S"))  # nibabel world space, as MONAI's NibabelReader keeps it
 
 
+def _quiet_load(keys: list[str]) -> LoadImaged:
+    """``LoadImaged`` with our reader. MONAI also registers its DICOM reader, which (with pydicom installed and
+    no GPU codec) warns on every load about a decoder plugin this project never uses: silenced here only."""
+    import logging
+    import warnings
+
+    logging.getLogger("monai.data.nvimgcodec_pydicom_plugin").setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="NvImgCodecPydicomReader")
+        return LoadImaged(keys=keys, reader=monai_reader(), image_only=True)
+
+
 def canonical_transforms(contract: PreprocessingContract, keys: list[str]) -> Compose:
     """Load ``keys`` ('ct' first, then masks) and bring them to the contract's space."""
     masks = [k for k in keys if k != "ct"]
     return Compose([
-        LoadImaged(keys=keys, image_only=True),
+        _quiet_load(keys),  # NIfTI, .mha, .nrrd
         EnsureChannelFirstd(keys=keys, channel_dim="no_channel"),
         Orientationd(keys=keys, axcodes=contract.axcodes, labels=_RAS_LABELS),
         Spacingd(keys=keys, pixdim=contract.spacing,
@@ -134,7 +147,7 @@ def restore_to_input_geometry(
     ``mask_affine`` is needed only when ``mask`` is not a MetaTensor carrying its affine.
     The result is a uint8 NIfTI with exactly the reference's affine, shape and header codes.
     """
-    ref = nib.load(str(reference_image_path))
+    ref = load_image(reference_image_path)
     if mask_affine is None:
         if not isinstance(mask, MetaTensor):
             raise ValueError("mask_affine is required when the mask is not a MetaTensor")
@@ -164,11 +177,11 @@ def write_prediction(
     out_path = Path(out_path)
     img = restore_to_input_geometry(mask, reference_image_path, mask_affine)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = ".nii.gz" if out_path.name.endswith(".gz") else ".nii"
+    suffix = image_ending(out_path) or ".nii"
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=out_path.parent)
     os.close(fd)
     try:
-        nib.save(img, tmp)
+        save_image(img, tmp)
         os.replace(tmp, out_path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

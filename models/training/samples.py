@@ -33,7 +33,7 @@ class Sample:
 
     @property
     def note(self) -> str:
-        return self.case.clinical
+        return self.case.clinical or ""  # no note: the encoder's empty-note path
 
 
 def plain_tensor(t: Tensor) -> Tensor:

@@ -5,16 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from models.data.clinical import NoteParseError, parse_note, psa_cluster
+from models.data.clinical import psa_cluster, read_note
 from models.data.dataset import Case
 
 
 def cluster_of(case: Case) -> int:
-    """PSA cluster (0-4) of a case's note; unparseable notes fall into cluster -1."""
-    try:
-        return psa_cluster(parse_note(case.clinical).psa)
-    except NoteParseError:
-        return -1
+    """PSA cluster (0-4) of a case's note; a case whose PSA is unknown (no note, no PSA, or a note that
+    contradicts itself) is its own cluster -1, so shots neither count it as a low PSA nor leave it out."""
+    reading = read_note(case.clinical)
+    return psa_cluster(reading.note.psa_estimate if reading.usable else None)
 
 
 def choose_shots(

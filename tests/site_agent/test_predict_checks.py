@@ -100,3 +100,47 @@ def test_masks_already_in_out_are_refused_before_any_work(untrained_model: Path,
     assert refused.exit_code == 2 and "already holds scan.nii.gz" in _error(refused)
     assert "pass --overwrite" in _error(refused)
     assert (tmp_path / "out" / "scan.nii.gz").read_bytes() == b"an earlier mask"
+
+
+def test_an_image_without_a_note_is_predicted_with_a_warning(untrained_model: Path, ct, tmp_path: Path) -> None:
+    image = tmp_path / "scan.nii.gz"
+    nib.save(nib.Nifti1Image(ct[0], ct[1]), image)
+
+    result = _runner().invoke(app, ["predict", "--model", str(untrained_model), "--image", str(image), "--out",
+                                    str(tmp_path / "out"), "--no-review"])
+
+    assert result.exit_code == 0, result.output
+    assert "no --note" in _error(result) and "image alone" in _error(result)
+    assert (tmp_path / "out" / "scan.nii.gz").is_file() and "wrote 1 masks" in result.stdout
+
+
+def test_ctrl_c_keeps_the_complete_masks_and_says_which(untrained_model: Path, ct, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.training.predict as predict_module
+
+    data = tmp_path / "data"
+    (data / "imagesTs").mkdir(parents=True)
+    for cid in ("p1", "p2", "p3"):
+        nib.save(nib.Nifti1Image(ct[0], ct[1]), data / "imagesTs" / f"{cid}.nii.gz")
+    (data / "dataset.json").write_text(
+        '{"name": "x", "modality": {"0": "CT"}, "labels": {"0": "background", "1": "PTV"}, "training": [], '
+        '"test": [' + ", ".join(f'{{"image": "./imagesTs/{c}.nii.gz", "clinical": "{NOTE}"}}'
+                                for c in ("p1", "p2", "p3")) + "]}")
+    real, calls = predict_module.predict_to_nifti, []
+
+    def stop_on_second(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(predict_module, "predict_to_nifti", stop_on_second)
+
+    result = _runner().invoke(app, ["predict", "--model", str(untrained_model), "--data", str(data), "--out",
+                                    str(tmp_path / "out")])
+
+    assert result.exit_code == 130
+    line = [x for x in result.stderr.splitlines() if "interrupted" in x]
+    assert len(line) == 1 and "after 1 of 3 cases" in line[0] and "p1.nii.gz" in line[0]
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.nii.gz")) == ["p1.nii.gz"]
+    assert not (tmp_path / "out" / "review" / "review.pdf").exists()

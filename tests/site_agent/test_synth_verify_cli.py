@@ -53,7 +53,7 @@ def test_verify_reports_problems_one_line_each_and_exits_1(tmp_path: Path) -> No
     assert result.exit_code == 1
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2
-    assert lines[0].startswith("case e001:") and "clinical note lacks <Stage>" in lines[0]
+    assert lines[0].startswith("case e001: warning:") and "<Grade> value 'x'" in lines[0]
     assert lines[1].startswith("case e002:") and "does not exist" in lines[1]
     assert "dataset.json" in result.stderr and '"clinical": "<Grade> 7 (4+3)' in result.stderr
 
@@ -142,3 +142,18 @@ def test_results_go_to_stdout_and_progress_to_stderr(tmp_path: Path) -> None:
     assert "wrote 2 cases of center E" in made.stdout and "wrote 2 cases" not in made.stderr
     assert "center E: 2/2" in made.stderr and "center E: 2/2" not in made.stdout
     assert "2 cases, no problems" in checked.stdout
+
+
+def test_verify_warns_about_an_unreadable_note_but_passes(tmp_path: Path) -> None:
+    runner, out = _runner(), tmp_path / "E"
+    runner.invoke(_app(), ["synth", "--center", "E", "--cases", "2", "--out", str(out), "--scale", "0.25"])
+    doc = json.loads((out / "dataset.json").read_text())
+    doc["training"][0]["clinical"] = "referred by GP, history unremarkable"
+    (out / "dataset.json").write_text(json.dumps(doc))
+
+    result = runner.invoke(_app(), ["verify", "--data", str(out), "--json"])
+
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["ok"] is True and [p["case_id"] for p in report["problems"]] == ["e001"]
+    assert all(p["warning"] for p in report["problems"])

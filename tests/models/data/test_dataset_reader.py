@@ -44,7 +44,7 @@ def test_reads_contract_and_extensions(tmp_path: Path) -> None:
 @pytest.mark.parametrize("doc, needle", [
     ("{not json", "not valid JSON"),
     ({"labels": {"0": "bg"}}, "'training'"),
-    (_doc(training=[{"image": "a.nii.gz", "label": "b.nii.gz"}]), "'clinical'"),
+    (_doc(training=[{"image": "a.nii.gz", "label": "b.nii.gz", "clinical": 5}]), "'clinical'"),
     (_doc(training=[{"image": "a.nii.gz", "clinical": NOTE}]), "'label'"),
     (_doc(training=[{"image": "../outside.nii.gz", "label": "l.nii.gz", "clinical": NOTE}]), "outside"),
     (_doc(training=[{"image": "/etc/passwd", "label": "l.nii.gz", "clinical": NOTE}]), "outside"),

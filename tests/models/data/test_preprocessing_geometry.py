@@ -130,3 +130,16 @@ def test_patches_have_contract_size(tmp_path: Path) -> None:
     assert padded.shape[1:] == tuple(max(a, b) for a, b in zip(data["image"].shape[1:], (64, 64, 16), strict=True))
     assert torch.equal(padded[..., : data["image"].shape[1], : data["image"].shape[2], : data["image"].shape[3]],
                        data["image"].as_tensor())
+
+
+def test_loading_images_raises_no_library_warning() -> None:
+    import warnings
+
+    from models.config import PreprocessingContract
+    from models.data.preprocessing import canonical_transforms
+
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        canonical_transforms(PreprocessingContract(), ["ct", "label"])
+
+    assert [str(w.message) for w in seen] == []
