@@ -1,144 +1,60 @@
-"""The site's Flower ClientApp (``app``), run under a SuperNode by ``site-agent federate`` (federate_cli.py).
+"""``site-agent federate``'s work: this site's SuperNode key, its registration with the hub, the SuperNode command.
 
-Each round: load the local model, put the received experts in, fine-tune on a few local cases
-(encoder frozen, the site's own router kept local in the run's context state), and reply with
-ONLY the experts tensors, the number of training cases and metrics. ``experts_only_mod`` checks
-every incoming and outgoing ArrayRecord; ``dp_clipping_mod`` clips the update when the server
-asked for client-side differential privacy.
+The ClientApp itself lives in the ``federation`` package (``federation.client_app:app``); this
+module only prepares and launches the Flower SuperNode that runs it. Nothing here imports torch.
 """
 
 from __future__ import annotations
 
-import functools
-import importlib.util
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+import httpx
 
-from hub.federation.wire import ARRAYS, CONFIG, METRICS, SITE, WEIGHT_KEY, check_experts_only, is_expert
-from models.data.dataset import load_dataset
-from models.registry import note_encoder
-from models.training.finetune import freeze_for_finetuning
-from models.training.loop import TrainSettings, run_training
-from models.training.samples import Sample, load_samples
-from models.training.shots import choose_shots
-from models.weights import load_model_dir
-from site_agent.federate_cli import federate_command, make_site_key, supernode_args  # noqa: F401 (kept importable here)
+from federation.keys import make_node_key, public_key_path, read_public_key
+from federation.supernode import supernode_args
+from protocols.federation import NodeKeyInfo, NodeKeyRegistration
+from protocols.hub_api import API_PREFIX
+from site_agent.hub_client import HubUnavailable, raise_for_problem
 
-if TYPE_CHECKING:  # flwr is imported when the ClientApp is first used, so other commands work without it
-    from flwr.app import Context, Message
-    from flwr.clientapp import ClientApp
-    from flwr.clientapp.typing import ClientAppCallable
-
-LOCAL_STATE = "local-state"  # ArrayRecord in the node's context state: router & co, never sent
-FILTER_ERROR = 601  # Error code of a reply the outbound filter refused to send
+NODE_KEYS_PATH = f"{API_PREFIX}/federation/node-keys"
 
 
-def experts_only_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
-    """Inbound and outbound filter: any non-expert tensor turns the reply into an error, never into data."""
-    from flwr.app import Error, Message
+def ensure_key(key: Path) -> str:
+    """Make ``key`` (and ``key.pub``) unless the pair exists; return the public key line."""
+    if key.is_file() and public_key_path(key).is_file():
+        return read_public_key(public_key_path(key))
+    if key.exists():
+        raise FileExistsError(f"{key} exists but {public_key_path(key)} does not; move it away or give another --key")
+    return make_node_key(key)
 
+
+def register_key(hub_url: str, token: str, key: Path, *, http: httpx.Client | None = None) -> NodeKeyInfo:
+    """Send this site's SuperNode public key (made if missing) to the hub, which binds it to the site's center."""
+    body = NodeKeyRegistration(public_key=ensure_key(key))
+    own = http is None
+    http = http or httpx.Client(base_url=hub_url, timeout=30.0)
     try:
-        for record in msg.content.array_records.values():
-            check_experts_only(record.keys(), where="incoming server message")
-        out = call_next(msg, ctxt)
-        if out.has_content():
-            for record in out.content.array_records.values():
-                check_experts_only(record.keys(), where="outgoing reply")
-                if not all(np.isfinite(record[k].numpy()).all() for k in record):
-                    raise ValueError("outgoing reply: experts tensors are not all finite")
-        return out
-    except ValueError as err:
-        return Message(Error(code=FILTER_ERROR, reason=str(err)), reply_to=msg)
+        response = http.post(NODE_KEYS_PATH, content=body.model_dump_json(),
+                             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    except httpx.TransportError as exc:
+        raise HubUnavailable(f"cannot reach the hub at {hub_url} ({type(exc).__name__}); the key was "
+                             "not registered, run the command again when the hub is up") from None
+    finally:
+        if own:
+            http.close()
+    raise_for_problem(response, hub_url)
+    return NodeKeyInfo.model_validate_json(response.content)
 
 
-def dp_clipping_mod(msg: Message, ctxt: Context, call_next: ClientAppCallable) -> Message:
-    """Flower's ``fixedclipping_mod`` when the server sent a clipping norm (DP on), else a no-op."""
-    from flwr.clientapp.mod import fixedclipping_mod
-    from flwr.supercore.differential_privacy import KEY_CLIPPING_NORM
-
-    if KEY_CLIPPING_NORM in msg.content.config_records.get(CONFIG, {}):
-        return fixedclipping_mod(msg, ctxt, call_next)
-    return call_next(msg, ctxt)
-
-
-@functools.cache
-def client_app() -> ClientApp:
-    """The ClientApp: ``train`` behind the experts-only filter and the optional DP clipping."""
-    from flwr.clientapp import ClientApp
-
-    built = ClientApp(mods=[experts_only_mod, dp_clipping_mod])
-    built.train()(train)
-    return built
-
-
-class ProximalAdamW(torch.optim.AdamW):
-    """AdamW on ``loss + mu/2 * ||w - w_global||^2`` for the experts (FedProx's local objective)."""
-
-    def __init__(self, params: list[torch.nn.Parameter], anchors: dict[int, torch.Tensor], mu: float,
-                 lr: float) -> None:
-        super().__init__(params, lr=lr, weight_decay=1e-4)
-        self.anchors, self.mu = anchors, mu
-
-    def step(self, closure=None):  # type: ignore[override]
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None and id(p) in self.anchors:
-                    p.grad.add_(p.detach() - self.anchors[id(p)], alpha=self.mu)
-        return super().step(closure)
-
-
-@functools.lru_cache(maxsize=4)
-def _site_samples(data_dir: str, center: str, shots: int, seed: int,
-                  model_dir: str) -> tuple[list[Sample], list[Sample]]:
-    """The site's few training cases and one validation case, preprocessed once per process."""
-    _, spec, _ = load_model_dir(Path(model_dir))
-    labelled = [c for c in load_dataset(data_dir).cases if c.label is not None]
-    chosen, val, _ = choose_shots(labelled, min(shots, len(labelled)), seed=seed)
-    return (load_samples(chosen, spec.contract, center=center),
-            load_samples([val], spec.contract, center=center) if val else [])
-
-
-def train(msg: Message, context: Context) -> Message:
-    """One federated round at this site."""
-    from flwr.app import ArrayRecord, ConfigRecord, Message, MetricRecord, RecordDict
-
-    started = time.perf_counter()
-    node = context.node_config
-    center, model_dir = str(node["center"]), str(node["model-dir"])
-    shots, seed = int(node.get("shots", 3)), int(node.get("seed", 0))
-    config = msg.content[CONFIG]
-    model, spec, _ = load_model_dir(Path(model_dir))
-    if center not in model.routers:
-        model.add_center(center, init_from=model.routers[0])
-    state = model.state_dict()
-    if LOCAL_STATE in context.state.array_records:
-        state.update(context.state[LOCAL_STATE].to_torch_state_dict())
-    incoming = msg.content[ARRAYS].to_torch_state_dict()
-    if set(incoming) != {n for n in state if is_expert(n)}:
-        raise ValueError("the server's experts do not match this site's model")
-    model.load_state_dict({**state, **incoming})
-    train_set, val_set = _site_samples(str(node["data-dir"]), center, shots, seed, model_dir)
-    freeze_for_finetuning(model, center)
-    steps, lr, mu = int(config["local-steps"]), float(config["lr"]), float(config.get("proximal-mu", 0.0))
-    params = [p for p in model.parameters() if p.requires_grad]
-    anchors = {id(p): p.detach().clone() for n, p in model.named_parameters() if is_expert(n)}
-    opt = ProximalAdamW(params, anchors, mu, lr) if mu > 0 else None
-    settings = TrainSettings(steps=steps, lr=lr, val_every=steps, seed=seed + int(config.get("server-round", 0)))
-    history = run_training(model, note_encoder(spec), train_set, val_set,
-                           spec.contract, settings, optimizer=opt)
-    after = model.state_dict()
-    context.state[LOCAL_STATE] = ArrayRecord({k: v for k, v in after.items() if not is_expert(k)})
-    experts = ArrayRecord({k: after[k] for k in msg.content[ARRAYS]})  # same keys, same order
-    metrics = MetricRecord({WEIGHT_KEY: len(train_set), "train-loss": float(np.mean(history.losses)),
-                            "val-dice": float(history.best_val_dice if history.best_val_dice is not None else -1.0),
-                            "seconds": time.perf_counter() - started})
-    return Message(RecordDict({ARRAYS: experts, METRICS: metrics, SITE: ConfigRecord({"center": center})}),
-                   reply_to=msg)
-
-
-# ``site_agent.federate:app`` is what a SuperNode loads; None where flwr is not installed (other commands work).
-app = client_app() if importlib.util.find_spec("flwr") else None
+def supernode_command(*, superlink: str, center: str, model: Path, data: Path, key: Path | None,
+                      root_certificates: Path | None, shots: int, runtime_port: int | None = None) -> list[str]:
+    """Check the local inputs, then build the ``flower-supernode`` command line for this site."""
+    for label, path in (("--model", model / "manifest.json"), ("--data", data / "dataset.json")):
+        if not path.is_file():
+            raise FileNotFoundError(f"{label}: {path} does not exist")
+    if key is not None and not key.is_file():
+        raise FileNotFoundError(f"--key {key} does not exist; make it with --register-key")
+    if root_certificates is not None and not root_certificates.is_file():
+        raise FileNotFoundError(f"--root-certificates {root_certificates} does not exist")
+    return supernode_args(superlink=superlink, center=center, model=model, data=data, key=key,
+                          root_certificates=root_certificates, shots=shots, runtime_port=runtime_port)

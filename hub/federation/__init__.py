@@ -1,8 +1,7 @@
-"""Federated rounds on Flower for the shared experts (DESIGN.md, "Federated rounds").
+"""The hub's side of federated rounds: ``hub federate`` launches the ``federation`` package's apps.
 
-The ServerApp (``server_app``) aggregates only ``experts`` tensors with a wrapped Flower
-strategy (``strategy``) and turns the result into a draft model version on the hub
-(``draft``, ``hub_io``). Site agents run the ClientApp of ``site_agent.federate``.
-``inprocess`` and ``simulate`` run both apps in one process; ``deploy`` writes the Flower
-app for a SuperLink. Importing this package imports nothing heavy.
+``cli`` wires the commands; ``port`` is the ``HubPort`` the ServerApp reaches the hub through;
+``simulate`` runs the apps in one process on synthetic sites; ``launch`` binds node keys on a
+real SuperLink and submits the run; ``loopback`` runs a whole TLS deployment on one machine.
+Importing this package imports nothing heavy.
 """

@@ -48,9 +48,9 @@ class Run:
 
 @pytest.fixture(scope="session")
 def federation_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
-    from hub.federation.settings import FederationSettings
+    from federation.client_app import app as real_app
+    from federation.settings import FederationSettings
     from hub.federation.simulate import SimulatedSite, simulate
-    from site_agent.federate import app as real_app
 
     def flaky(msg, context):
         rnd = int(msg.content["config"]["server-round"])
@@ -60,7 +60,7 @@ def federation_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
 
     data_dir = tmp_path_factory.mktemp("federation")
     recorded = Recorded()
-    settings = FederationSettings(hub_data_dir="", version="fed-base", rounds=2, min_sites=3, local_steps=2,
+    settings = FederationSettings(hub_data_dir="", version="fed-base", rounds=2, min_sites=2, local_steps=2,
                                   draft_version="fed-test")
     sites = [SimulatedSite(c, cases, shots) for c, (cases, shots) in SITES.items()]
     result = simulate(data_dir, sites, settings, on_message=recorded.hook, client_app=flaky)

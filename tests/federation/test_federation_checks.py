@@ -12,8 +12,9 @@ from flwr.common.constant import SUPERLINK_NODE_ID  # noqa: E402
 from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, FedAvg, FedProx  # noqa: E402
 from flwr.supercore.task_identity import TaskIdentity  # noqa: E402
 
-from hub.federation.settings import FederationSettings, build_strategy  # noqa: E402
-from hub.federation.strategy import ExpertsOnly  # noqa: E402
+from federation.server_app import build_strategy  # noqa: E402
+from federation.settings import FederationSettings  # noqa: E402
+from federation.strategy import ExpertsOnly  # noqa: E402
 
 EXPERT, ROUTER, ENCODER = "mome.0.experts.0.weight", "mome.0.gates.D.weight", "encoder.model.0.conv.weight"
 
@@ -39,18 +40,34 @@ def reply(to: Message, arrays: dict[str, np.ndarray], *, site: str, n: int) -> M
                                "site": ConfigRecord({"center": site})}), reply_to=to)
 
 
-def test_server_rejects_non_expert_arrays_and_unenrolled_sites() -> None:
-    strategy = ExpertsOnly(FedAvg(), enrolled={"D", "E"})
-    one, two = np.ones(3, np.float32), np.full(3, 4.0, np.float32)
+def test_server_refuses_non_expert_arrays_unbound_nodes_and_false_center_claims() -> None:
+    strategy = ExpertsOnly(FedAvg(), bindings={1: "D", 2: "E", 3: "D", 5: "D", 6: "E"}, min_sites=2)
+    one, two, bad = np.ones(3, np.float32), np.full(3, 4.0, np.float32), np.array([1, np.nan, 1], np.float32)
     replies = [reply(instruction({EXPERT: one}, node=1), {EXPERT: one}, site="D", n=1),
                reply(instruction({EXPERT: one}, node=2), {EXPERT: two}, site="E", n=3),
                reply(instruction({EXPERT: one}, node=3), {EXPERT: two, ROUTER: two}, site="D", n=5),
-               reply(instruction({EXPERT: one}, node=4), {EXPERT: two}, site="Z", n=5)]
+               reply(instruction({EXPERT: one}, node=4), {EXPERT: two}, site="Z", n=5),
+               reply(instruction({EXPERT: one}, node=5), {EXPERT: two}, site="E", n=5),
+               reply(instruction({EXPERT: one}, node=6), {EXPERT: bad}, site="E", n=5)]
     arrays, metrics = strategy.aggregate_train(1, replies)
     assert np.array_equal(arrays[EXPERT].numpy(), np.full(3, 3.25, np.float32))  # (1*1 + 3*4) / 4
     assert metrics["num-examples"] == 4
-    reasons = [f["reason"] for f in strategy.reports[0].failures]
-    assert len(reasons) == 2 and ROUTER in reasons[0] and "not enrolled" in reasons[1]
+    failures = strategy.reports[0].failures
+    assert [f["node"] for f in failures] == ["3", "4", "5", "6"]
+    assert ROUTER in failures[0]["reason"] and "no key registered" in failures[1]["reason"]
+    assert "bound to center D but claimed E" in failures[2]["reason"] and failures[2]["center"] == "D"
+    assert "not finite" in failures[3]["reason"]
+    assert strategy.reports[0].aggregated and set(strategy.reports[0].sites) == {"D", "E"}
+
+
+def test_a_round_under_min_sites_keeps_the_experts_and_says_why() -> None:
+    seen = []
+    strategy = ExpertsOnly(FedAvg(), bindings={1: "D", 2: "E"}, min_sites=2, on_round=seen.append)
+    arrays, metrics = strategy.aggregate_train(1, [reply(instruction({EXPERT: np.ones(2)}, node=1),
+                                                         {EXPERT: np.ones(2)}, site="D", n=1)])
+    assert arrays is None and metrics is None
+    assert seen == strategy.reports and not seen[0].aggregated and set(seen[0].sites) == {"D"}
+    assert "fewer than min_sites=2" in seen[0].failures[-1]["reason"]
 
 
 def test_server_never_sends_non_expert_arrays() -> None:
@@ -59,7 +76,7 @@ def test_server_never_sends_non_expert_arrays() -> None:
 
 
 def test_client_filter_turns_a_leaking_reply_into_an_error() -> None:
-    from site_agent.federate import experts_only_mod
+    from federation.client_app import experts_only_mod
 
     msg = instruction({EXPERT: np.ones(2, np.float32)})
     ctx = Context(run_id=1, node_id=7, node_config={}, state=RecordDict(), run_config={})
@@ -72,7 +89,7 @@ def test_client_filter_turns_a_leaking_reply_into_an_error() -> None:
 
 
 def test_dp_clipping_mod_clips_only_when_the_server_asks() -> None:
-    from site_agent.federate import dp_clipping_mod
+    from federation.client_app import dp_clipping_mod
 
     ctx = Context(run_id=1, node_id=7, node_config={}, state=RecordDict(), run_config={})
     far = lambda m, c: reply(m, {EXPERT: np.full(4, 10.0, np.float32)}, site="D", n=1)  # noqa: E731
@@ -86,8 +103,8 @@ def test_dp_clipping_mod_clips_only_when_the_server_asks() -> None:
 def test_settings_round_trip_and_strategy_choice() -> None:
     s = FederationSettings(hub_data_dir="/h", version="v1", strategy="fedprox", proximal_mu=0.1)
     assert FederationSettings.from_run_config(s.to_run_config()) == s
-    assert isinstance(build_strategy(s, enrolled=None).inner, FedProx)
-    dp = build_strategy(FederationSettings(hub_data_dir="/h", version="v1", dp_clip=1.0, dp_noise=0.5), enrolled=None)
+    assert isinstance(build_strategy(s, bindings=None).inner, FedProx)
+    dp = build_strategy(FederationSettings(hub_data_dir="/h", version="v1", dp_clip=1.0, dp_noise=0.5), bindings=None)
     assert isinstance(dp, DifferentialPrivacyClientSideFixedClipping) and isinstance(dp.strategy, ExpertsOnly)
     with pytest.raises(ValueError, match="unknown"):
         FederationSettings.from_run_config({"hub-data-dir": "/h", "version": "v", "bogus": 1})
@@ -100,7 +117,7 @@ def test_flower_app_for_deployment_is_valid(tmp_path) -> None:
 
     from flwr.common.config import validate_config
 
-    from hub.federation.deploy import write_flower_app
+    from federation.deploy import write_flower_app
 
     app_dir = write_flower_app(tmp_path / "app", FederationSettings(hub_data_dir="/h", version="v1", rounds=3))
     config = tomllib.loads((app_dir / "pyproject.toml").read_text())
@@ -109,26 +126,10 @@ def test_flower_app_for_deployment_is_valid(tmp_path) -> None:
     assert FederationSettings.from_run_config(config["tool"]["flwr"]["app"]["config"]).rounds == 3
 
 
-def test_site_agent_federate_makes_a_key_and_the_supernode_command(tmp_path) -> None:
-    from typer.testing import CliRunner
-
-    from site_agent.cli import app
-
-    runner = CliRunner()
-    common = ["federate", "--center", "D", "--model", str(tmp_path), "--data", str(tmp_path),
-              "--superlink", "hub.example:9092", "--key", str(tmp_path / "site.key")]
-    made = runner.invoke(app, [*common, "--new-key"])
-    assert made.exit_code == 0 and made.output.startswith("ecdsa-sha2-nistp384 ")
-    cmd = runner.invoke(app, [*common, "--root-certificates", str(tmp_path / "ca.crt"), "--dry-run"])
-    assert cmd.exit_code == 0
-    assert "flower-supernode --superlink hub.example:9092" in cmd.output
-    assert "--auth-supernode-private-key" in cmd.output and 'center="D"' in cmd.output
-
-
 def test_fedprox_optimizer_pulls_experts_towards_the_global_weights() -> None:
     import torch
 
-    from site_agent.federate import ProximalAdamW
+    from federation.client_app import ProximalAdamW
 
     w = torch.nn.Parameter(torch.ones(3))
     opt = ProximalAdamW([w], {id(w): torch.zeros(3)}, mu=1.0, lr=0.1)

@@ -7,7 +7,8 @@ import json
 import numpy as np
 from sqlalchemy import select
 
-from hub.federation.wire import is_expert
+from federation.settings import FederationSettings
+from federation.wire import is_expert
 
 
 def expected_mean(replies: dict[str, tuple[float, dict[str, np.ndarray]]]) -> dict[str, np.ndarray]:
@@ -24,13 +25,11 @@ def expected_mean(replies: dict[str, tuple[float, dict[str, np.ndarray]]]) -> di
 
 
 def draft_experts(run) -> dict[str, np.ndarray]:
-    from hub.context import build_context
-    from hub.federation.hub_io import materialise_version
-    from hub.settings import HubSettings
+    from hub.federation.port import open_port
     from models.weights import load_model_dir
 
-    ctx = build_context(HubSettings(data_dir=run.data_dir))
-    model, _, _ = load_model_dir(materialise_version(ctx, "fed-test", run.data_dir / "check"))
+    port = open_port(FederationSettings(hub_data_dir=str(run.data_dir), version="fed-base"))
+    model, _, _ = load_model_dir(port.materialise_version("fed-test", run.data_dir / "check"))
     return {k: v.numpy() for k, v in model.state_dict().items() if is_expert(k)}
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from flwr.serverapp.strategy import DifferentialPrivacyClientSideFixedClipping, FedAvg, FedProx, Strategy
-
-from hub.federation.strategy import ExpertsOnly
-
 STRATEGIES = ("fedavg", "fedprox")
 
 
 @dataclass(frozen=True)
 class FederationSettings:
-    """What the ServerApp needs: the hub, the base version, rounds, sites, local work and privacy."""
+    """What the ServerApp needs: how to reach the hub, the base version, rounds, sites, local work and privacy.
+
+    ``hub_port`` names the factory (``module:attr``, as Flower names its app components) that opens
+    the hub for this run from these settings; ``hub_data_dir`` and ``hub_db`` are passed through to it.
+    """
 
     hub_data_dir: str
     version: str
+    hub_port: str = ""
+    hub_db: str = ""
     rounds: int = 2
     min_sites: int = 2
     strategy: str = "fedavg"
@@ -25,10 +27,10 @@ class FederationSettings:
     lr: float = 5e-4
     dp_noise: float = 0.0
     dp_clip: float = 0.0
+    secagg: bool = False
     draft_version: str = ""
-    hub_db: str = ""
     round_timeout: float = 3600.0
-    require_enrolled: bool = True
+    bind_nodes: bool = True
 
     def __post_init__(self) -> None:
         if self.rounds < 1 or self.min_sites < 1 or self.local_steps < 1:
@@ -39,6 +41,12 @@ class FederationSettings:
             raise ValueError("proximal_mu, dp_noise and dp_clip must be >= 0 and lr > 0")
         if self.dp_noise > 0 and self.dp_clip <= 0:
             raise ValueError("dp_noise needs a positive dp_clip (the clipping norm)")
+        if self.round_timeout <= 0:
+            raise ValueError("round_timeout must be positive")
+        if self.secagg and (self.dp or self.strategy != "fedavg"):
+            raise ValueError("secagg runs plain FedAvg: it cannot be combined with FedProx or DP")
+        if self.secagg and self.min_sites < 2:
+            raise ValueError("secagg needs min_sites of at least 2 (one site's sum would be its own update)")
 
     @classmethod
     def from_run_config(cls, run_config: dict) -> FederationSettings:
@@ -58,17 +66,7 @@ class FederationSettings:
     def dp(self) -> bool:
         return self.dp_clip > 0
 
-
-def build_strategy(settings: FederationSettings, *, enrolled: set[str] | None) -> ExpertsOnly | Strategy:
-    """FedAvg or FedProx sampling ``min_sites`` sites, experts-only, optionally wrapped for client-side DP."""
-    common = dict(fraction_train=1.0, fraction_evaluate=0.0, min_train_nodes=settings.min_sites,
-                  min_available_nodes=settings.min_sites)
-    inner = (FedProx(**common, proximal_mu=settings.proximal_mu) if settings.strategy == "fedprox"
-             else FedAvg(**common))
-    strategy = ExpertsOnly(inner, enrolled=enrolled)
-    if not settings.dp:
-        return strategy
-    return DifferentialPrivacyClientSideFixedClipping(strategy, noise_multiplier=settings.dp_noise,
-                                                      clipping_norm=settings.dp_clip,
-                                                      num_sampled_clients=settings.min_sites)
-
+    def public(self) -> dict[str, object]:
+        """Settings worth recording in lineage (no paths or database URLs)."""
+        keep = ("rounds", "min_sites", "strategy", "proximal_mu", "local_steps", "lr", "dp_noise", "dp_clip", "secagg")
+        return {k: getattr(self, k) for k in keep}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 
-from hub.federation.strategy import RoundReport
-from hub.federation.wire import WEIGHT_KEY, check_experts_only, is_expert
+from federation.strategy import RoundReport
+from federation.wire import WEIGHT_KEY, check_experts_only, is_expert
 from models.weights import load_model_dir, save_model_dir
 from protocols import Lineage, ModelManifest
 
@@ -28,7 +28,8 @@ def federation_lineage(*, base_version: str, strategy: str, reports: list[RoundR
             metrics.update({f"{site}.{k}": float(v) for k, v in m.items()})
     record = {"kind": "federated-experts", "strategy": strategy, "sites": sites, "rounds": len(reports),
               "weighted_by": WEIGHT_KEY, "settings": settings,
-              "per_round": [{"round": r.round, "sites": r.sites, "failures": r.failures} for r in reports]}
+              "per_round": [{"round": r.round, "sites": r.sites, "failures": r.failures, "aggregated": r.aggregated}
+                            for r in reports]}
     return Lineage(base_version=base_version, metrics=metrics, notes=json.dumps(record, sort_keys=True))
 
 

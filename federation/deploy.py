@@ -11,10 +11,10 @@ import json
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from hub.federation.settings import FederationSettings
+from federation.settings import FederationSettings
 
-SERVER_APP = "hub.federation.server_app:app"
-CLIENT_APP = "site_agent.federate:app"
+SERVER_APP = "federation.server_app:app"
+CLIENT_APP = "federation.client_app:app"
 
 
 def _toml_value(value: object) -> str:
