@@ -7,8 +7,17 @@ import time
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from hub import __version__
-from hub.api import problems, routes_admin, routes_advice, routes_info, routes_routers, routes_versions
+from hub import __version__, console
+from hub.api import (
+    openapi_docs,
+    problems,
+    routes_admin,
+    routes_advice,
+    routes_federation,
+    routes_info,
+    routes_routers,
+    routes_versions,
+)
 from hub.api.encoding import RefuseContentEncoding
 from hub.context import build_context
 from hub.services.metrics import Metrics
@@ -47,8 +56,13 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
                   description="Model versions, center routers, validated pushes and router recommendations.")
     app.state.hub = ctx
     problems.install(app)
+    openapi_docs.document(app)
     for module in (routes_info, routes_versions, routes_routers, routes_advice, routes_admin):
-        app.include_router(module.router)
+        # The routes themselves rather than include_router: this FastAPI version rebuilds an included route's
+        # handler on every request, and these routers carry no include options, so the routes are identical.
+        app.router.routes.extend(module.router.routes)
+    app.include_router(routes_federation.router)
+    app.mount("/console", console.build(ctx))  # operator web console (HTML, outside the OpenAPI schema)
     app.add_middleware(RefuseContentEncoding)
     app.add_middleware(MetricsMiddleware, metrics=ctx.metrics)
     return app

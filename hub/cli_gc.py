@@ -11,9 +11,11 @@ from hub.services.gc import MIN_AGE_S, collect
 
 
 @handle_errors
-def gc_command(dry_run: Annotated[bool, typer.Option("--dry-run", help="only report what would be removed")] = False,
-               min_age: Annotated[float, typer.Option(min=0, help="leave files younger than this many seconds")]
-               = MIN_AGE_S,
+def gc_command(dry_run: Annotated[bool, typer.Option(
+                   "--dry-run", help="Only report what would be removed; remove nothing.")] = False,
+               min_age: Annotated[float, typer.Option(
+                   min=0, help="Leave files younger than this many seconds alone (an upload may still be writing "
+                               "them).")] = MIN_AGE_S,
                data_dir: DataDirOpt = None, db: DbOpt = None, json_out: JsonOpt = False) -> None:
     """Remove orphan blobs and stale upload parts; blobs listed in the database are never touched."""
     ctx = context(data_dir, db)

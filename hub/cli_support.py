@@ -23,9 +23,10 @@ from hub.settings import HubSettings
 DataDirOpt = Annotated[Path | None, typer.Option(
     "--data-dir", envvar="MOME_HUB_DATA_DIR", show_envvar=True,
     help="The hub's data folder: SQLite database, blobs/ and the signing key. Default: ./hub-data.")]
-DbOpt = Annotated[str | None, typer.Option("--db", help="SQLAlchemy URL, e.g. postgresql+psycopg://... "
-                                                        "[env MOME_HUB_DB]")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+DbOpt = Annotated[str | None, typer.Option(
+    "--db", help="The database as an SQLAlchemy URL, e.g. postgresql+psycopg://hub@db/hub (env MOME_HUB_DB). "
+                 "Default: the SQLite file in the data folder.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON on stdout instead of a table.")]
 F = TypeVar("F", bound=Callable[..., Any])
 
 

@@ -8,11 +8,13 @@ import time
 from hub.api.deps import HubContext
 from hub.db.migrate import upgrade
 from hub.db.session import make_engine, make_session_factory
+from hub.services.auth_cache import PrincipalCache
 from hub.services.blobs import BlobStore
 from hub.services.gc import remove_stale_parts
 from hub.services.index_cache import IndexCache
 from hub.services.metrics import Metrics
 from hub.services.signing import load_or_create_signer
+from hub.services.tokens import REVOCATION_STAMP, REVOCATIONS
 from hub.settings import HubSettings
 
 
@@ -24,6 +26,8 @@ def build_context(settings: HubSettings, *, migrate: bool = True, clean_temp: bo
     if migrate:
         upgrade(engine)
     store = BlobStore(settings.blob_dir, settings.chunk_bytes)
+    stamp = settings.data_dir / REVOCATION_STAMP
+    REVOCATIONS.attach(stamp)  # revocations made in this process tell the data folder's other processes
     if clean_temp and (stale := remove_stale_parts(store, before=started)):
         logging.getLogger("hub").warning("removed %d temp part(s) left by an interrupted upload", len(stale))
     return HubContext(
@@ -33,4 +37,5 @@ def build_context(settings: HubSettings, *, migrate: bool = True, clean_temp: bo
         signer=load_or_create_signer(settings.signing_key_path),
         metrics=Metrics(),
         index_cache=IndexCache(settings.recommend_cache_s),
+        principals=PrincipalCache(stamp_path=stamp),
     )

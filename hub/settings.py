@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class MetricsAccess(StrEnum):
+    """Who may read ``/metrics``: clients on this host (scrapers run beside the hub), operator tokens, or anyone."""
+
+    LOOPBACK = "loopback"
+    OPERATOR = "operator"
+    PUBLIC = "public"
 
 
 class HubSettings(BaseSettings):
@@ -22,6 +31,7 @@ class HubSettings(BaseSettings):
     max_header_bytes: int = Field(default=1024 * 1024, gt=0, description="largest safetensors JSON header")
     chunk_bytes: int = Field(default=1024 * 1024, gt=0)
     recommend_cache_s: float = Field(default=2.0, ge=0, description="how long ranking inputs are cached")
+    metrics: MetricsAccess = Field(default=MetricsAccess.LOOPBACK, description="who may read /metrics")
     log_level: str = "info"
 
     @property

@@ -1,8 +1,11 @@
 """Hub load benchmark: ``python benchmarks/hub_load/run.py`` -> benchmarks/hub_load/results.json.
 
-Starts ``hub serve`` (uvicorn subprocess) on 127.0.0.1 with 100 centers registered, measures
-recommendation requests/s and p50/p99 latency at 1, 16 and 64 concurrent clients (a fixed number of
-requests each), then streams a 1 GB artifact and records the server's resident-memory growth.
+In one run, for 10, 100 and 1,000 registered centers: a hub (uvicorn, 1 worker, as ``hub serve`` runs it) pinned
+to core 0 and the load generator pinned to core 1 measure a constant-JSON route on the same app and
+``POST /v1/recommendations`` at 1, 16 and 64 clients (closed loop; wrk when installed), then recommendations in
+an open loop at a fixed rate (p99 from each request's scheduled start). Then, with 100 centers, 2 workers on both
+cores (the load generator shares core 1) and a 1 GB artifact download with the server's memory growth.
+Takes about 5 minutes with the defaults; ``--quick`` about 1 minute (not for the record).
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -26,8 +29,15 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
-from loadgen import build_request, run  # noqa: E402
+from bench_app import CONSTANT_PATH  # noqa: E402
+from loadgen import build_request, closed, open_loop, wrk_available, wrk_closed  # noqa: E402
 from setup_hub import prepare  # noqa: E402
+
+from benchmarks.machine import machine_info  # noqa: E402
+
+SERVER_CPU, CLIENT_CPU = 0, 1
+TARGETS = {"recommend_vs_trivial_at_16_and_64": 0.5, "two_core_requests_per_s": 1000, "open_loop_p99_ms": 20,
+           "flat_10_to_1000_centers_max_ratio": 1.3}
 
 
 def rss_kib(pid: int, field: str = "VmRSS") -> int:
@@ -72,57 +82,130 @@ def loop_impl() -> str:
         return "asyncio+h11"
 
 
-def machine() -> dict:
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-            "cpu_affinity": len(os.sched_getaffinity(0)), "processor": platform.processor() or platform.machine(),
-            "loadavg_at_start": os.getloadavg()}
+class Server:
+    """``uvicorn --factory bench_app:from_env`` (the hub app plus the constant route), optionally pinned."""
 
-
-def measure(data: Path, info: dict, workers: int, requests: int, download_too: bool) -> dict:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(data), "--port", str(port),
-                             "--workers", str(workers), "--log-level", "warning"], cwd=ROOT,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
-    try:
-        for _ in range(300):
+    def __init__(self, data: Path, workers: int, cpus: str | None) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        pin = ["taskset", "-c", cpus] if cpus and shutil.which("taskset") else []
+        self.pinned = bool(pin)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(HERE)]), "MOME_HUB_DATA_DIR": str(data)}
+        self.proc = subprocess.Popen([*pin, sys.executable, "-m", "uvicorn", "--factory", "bench_app:from_env",
+                                      "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers),
+                                      "--log-level", "warning"], cwd=ROOT, env=env)
+        for _ in range(600):
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        time.sleep(1.0 if workers > 1 else 0)
-        request = build_request("/v1/recommendations", info["token"], {"fingerprint": info["fingerprint"], "limit": 5},
-                                port)
-        out = {"server": f"hub serve --workers {workers} (SQLite, {loop_impl()})",
-               "recommendations": [run(port, request, c, requests) for c in (1, 16, 64)]}
-        if download_too:
-            out["download"] = download(base, info["token"], info["blob_sha256"], proc.pid)
-        return out
+        else:
+            self.stop()
+            raise RuntimeError("the hub did not start")
+        time.sleep(1.0 if workers > 1 else 0.2)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=20)
+
+
+def measure_closed(server: Server, info: dict, clients: tuple[int, ...], seconds: float,
+                   use_wrk: bool) -> dict[str, list[dict]]:
+    """The constant route and the recommendation at each client count, one after the other."""
+    body = json.dumps({"fingerprint": info["fingerprint"], "limit": 5}).encode()
+    cases = {"trivial": ("GET", CONSTANT_PATH, b""), "recommend": ("POST", "/v1/recommendations", body)}
+    out: dict[str, list[dict]] = {name: [] for name in cases}
+    for c in clients:
+        for name, (method, path, payload) in cases.items():
+            if use_wrk:
+                out[name].append(wrk_closed(server.base + path, method, info["token"], payload, c, seconds,
+                                            CLIENT_CPU))
+            else:
+                out[name].append(closed(server.port, build_request(method, path, info["token"], payload,
+                                                                   server.port), c, seconds))
+    return out
+
+
+def ratios(run: dict) -> dict[str, float | None]:
+    return {f"recommend_vs_trivial_at_{t['clients']}": (round(r["requests_per_s"] / t["requests_per_s"], 3)
+                                                         if r["requests_per_s"] and t["requests_per_s"] else None)
+            for t, r in zip(run["trivial"], run["recommend"], strict=True)}
+
+
+def one_center_count(n: int, args: argparse.Namespace, tmp: Path, use_wrk: bool) -> dict:
+    data = tmp / f"hub-{n}"
+    blob = args.blob_mb * 1024 * 1024 if (n == 100 and args.blob_mb) else 1 << 20
+    info = prepare(data, n, blob)
+    server = Server(data, 1, str(SERVER_CPU))
+    try:
+        run = {"centers": n, "workers": 1, "server_pinned_to_cpu": SERVER_CPU if server.pinned else None,
+               **measure_closed(server, info, tuple(args.clients), args.seconds, use_wrk)}
+        body = json.dumps({"fingerprint": info["fingerprint"], "limit": 5}).encode()
+        request = build_request("POST", "/v1/recommendations", info["token"], body, server.port)
+        run["recommend_open_loop"] = open_loop(server.port, request, args.open_rate, args.open_seconds)
+        run["ratios"] = ratios(run)
+        if n == 100 and args.blob_mb:
+            run["download"] = download(server.base, info["token"], info["blob_sha256"], server.proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
+    if n == 100 and args.two_workers:
+        two = Server(data, 2, None)
+        try:
+            run["two_workers_both_cores"] = measure_closed(two, info, (64,), args.seconds, use_wrk)
+        finally:
+            two.stop()
+    return run
+
+
+def summary(runs: list[dict]) -> dict:
+    by = {r["centers"]: r for r in runs}
+    out: dict[str, object] = {}
+    for key in ("recommend_vs_trivial_at_16", "recommend_vs_trivial_at_64"):
+        out[key] = {n: r["ratios"].get(key) for n, r in by.items()}
+    out["open_loop_p99_ms"] = {n: r["recommend_open_loop"]["p99_ms"] for n, r in by.items()}
+    if 10 in by and 1000 in by:
+        out["flat_10_to_1000_centers_rps_ratio_at_64"] = round(
+            by[10]["recommend"][-1]["requests_per_s"] / by[1000]["recommend"][-1]["requests_per_s"], 3)
+    if 100 in by and "two_workers_both_cores" in by[100]:
+        out["two_core_recommend_rps_at_64"] = by[100]["two_workers_both_cores"]["recommend"][0]["requests_per_s"]
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--requests", type=int, default=3000, help="recommendation requests per concurrency level")
-    ap.add_argument("--centers", type=int, default=100)
-    ap.add_argument("--blob-mb", type=int, default=1024)
-    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="uvicorn worker counts to measure")
+    ap.add_argument("--centers", type=int, nargs="+", default=[10, 100, 1000])
+    ap.add_argument("--clients", type=int, nargs="+", default=[1, 16, 64])
+    ap.add_argument("--seconds", type=float, default=5.0, help="duration of each closed-loop measurement")
+    ap.add_argument("--open-rate", type=float, default=1000.0, help="open-loop requests per second")
+    ap.add_argument("--open-seconds", type=float, default=10.0)
+    ap.add_argument("--blob-mb", type=int, default=1024, help="artifact size for the download test (0: skip)")
+    ap.add_argument("--no-two-workers", dest="two_workers", action="store_false",
+                    help="skip the 2-worker measurement on both cores")
+    ap.add_argument("--python-client", action="store_true", help="use the Python closed loop even if wrk exists")
+    ap.add_argument("--quick", action="store_true", help="10 and 100 centers, 2 s each, no download: a smoke run")
     ap.add_argument("--out", type=Path, default=HERE / "results.json")
     args = ap.parse_args()
+    if args.quick:
+        args.centers, args.seconds, args.open_seconds, args.blob_mb = [10, 100], 2.0, 3.0, 0
+    use_wrk = wrk_available() and not args.python_client
+    pinned = (os.cpu_count() or 1) >= 2
+    if pinned:
+        os.sched_setaffinity(0, {CLIENT_CPU})  # this process (Python load generator, setup) stays off the hub's core
+    started = time.time()
     with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "hub-data"
-        info = prepare(data, args.centers, args.blob_mb * 1024 * 1024)
-        runs = [measure(data, info, w, args.requests, download_too=(w == args.workers[0])) for w in args.workers]
-    result = {"machine": machine(), "centers": args.centers, "runs": runs,
-              "targets": {"rps_at_64": 1000, "p99_ms_at_64": 20, "rss_growth_mib": 100},
-              "load_generator": "benchmarks/hub_load/loadgen.py: keep-alive HTTP/1.1 on asyncio streams, same host"}
+        runs = [one_center_count(n, args, Path(tmp), use_wrk) for n in args.centers]
+    result = {"machine": {**machine_info(), "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
+                          "http": loop_impl(), "pinned": pinned},
+              "load_generator": ("wrk -t1 (closed loop), " if use_wrk else "")
+              + "benchmarks/hub_load/loadgen.py (asyncio; open loop" + ("" if use_wrk else ", closed loop") + ")",
+              "server": "uvicorn 1 worker = hub serve's defaults, SQLite; trivial = GET " + CONSTANT_PATH,
+              "seconds_total": round(time.time() - started, 1), "summary": summary(runs), "targets": TARGETS,
+              "runs": runs}
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps(result["summary"], indent=2))
 
 
 if __name__ == "__main__":

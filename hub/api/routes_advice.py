@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from hub.api.deps import Ctx, CurrentPrincipal, CurrentSite, HubContext
-from hub.services.recommend import Index, rank
+from hub.api.openapi_docs import problems
+from hub.services.recommend import rank_json
 from hub.services.reports import store_report
 from protocols.hub_api import RecommendationRequest, RecommendationResponse, ZeroShotReport, ZeroShotReportAck
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 
 
-@router.post("/reports/zero-shot", response_model=ZeroShotReportAck, status_code=201)
+@router.post("/reports/zero-shot", response_model=ZeroShotReportAck, status_code=201, responses=problems(404))
 def post_zero_shot(report: ZeroShotReport, ctx: Ctx, site: CurrentSite) -> ZeroShotReportAck:
     """Per-router Dice and case count measured on the site's own cases; a newer report replaces the older."""
     ack = store_report(ctx.factory, site=site, report=report)
@@ -23,16 +24,15 @@ def post_zero_shot(report: ZeroShotReport, ctx: Ctx, site: CurrentSite) -> ZeroS
     return ack
 
 
-def _index(ctx: HubContext, version: str | None) -> Index:
-    with ctx.factory() as session:
-        return ctx.index_cache.get(session, version)
-
-
-@router.post("/recommendations", response_model=RecommendationResponse)
-async def recommend(req: RecommendationRequest, ctx: Ctx, who: CurrentPrincipal) -> Response:
+@router.post("/recommendations", response_model=RecommendationResponse, responses=problems(404))
+async def recommend(req: RecommendationRequest, request: Request, who: CurrentPrincipal) -> Response:
     """Routers ranked by fingerprint similarity blended with reported zero-shot Dice, with reasons.
 
-    Ranking inputs are cached (``recommend_cache_s``); scoring is vectorised and runs on the event loop.
+    The ranking index of each version is built once per write and shared by every request; scoring is vectorised
+    and runs on the event loop. Only a request that finds no current index waits for its (single) rebuild.
     """
-    index = ctx.index_cache.peek(req.model_version) or await run_in_threadpool(_index, ctx, req.model_version)
-    return Response(rank(index, req).model_dump_json(), media_type="application/json")
+    ctx: HubContext = request.app.state.hub  # read here, not as a dependency: one fewer to solve per request
+    index = ctx.index_cache.current(ctx.factory, req.model_version)
+    if index is None:
+        index = await run_in_threadpool(ctx.index_cache.load, ctx.factory, req.model_version)
+    return Response(rank_json(index, req), media_type="application/json")

@@ -9,6 +9,7 @@ from starlette.responses import FileResponse
 
 from hub.api.deps import Ctx, CurrentPrincipal, CurrentSite, SessionDep
 from hub.api.downloads import blob_response
+from hub.api.openapi_docs import FILE_RESPONSES, problems
 from hub.api.params import CenterPath, CenterQuery, IdPath, VersionPath, VersionQuery
 from hub.api.upload import read_push
 from hub.db.models import Center, ModelVersion, Router
@@ -20,7 +21,8 @@ from protocols.hub_api import PushResult, RouterInfo
 router = APIRouter(prefix="/v1", tags=["routers"])
 
 
-@router.post("/routers", response_model=PushResult, status_code=201, openapi_extra={"requestBody": {"content": {
+@router.post("/routers", response_model=PushResult, status_code=201, responses=problems(400, 404, 413),
+             openapi_extra={"requestBody": {"content": {
     "multipart/form-data": {"schema": {"type": "object", "required": ["manifest", "file"], "properties": {
         "manifest": {"type": "string", "description": "RouterUpdateManifest as JSON"},
         "file": {"type": "string", "format": "binary", "description": "safetensors of experts + router.<center>"},
@@ -76,7 +78,7 @@ def get_router(router_id: IdPath, session: SessionDep, who: CurrentPrincipal) ->
     return registry.router_info(_by_id(session, router_id))
 
 
-@router.get("/routers/{router_id}/artifact", response_class=FileResponse)
+@router.get("/routers/{router_id}/artifact", response_class=FileResponse, responses=FILE_RESPONSES)
 def get_router_artifact(router_id: IdPath, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
     r = _by_id(session, router_id)
     return blob_response(ctx, r.artifact_sha256, filename=f"router-{r.center.code}-{r.id}.safetensors")
@@ -89,7 +91,7 @@ def get_latest_router(version: VersionPath, center: CenterPath, session: Session
     return registry.router_info(_latest(session, version, center))
 
 
-@router.get("/versions/{version}/routers/{center}/artifact", response_class=FileResponse)
+@router.get("/versions/{version}/routers/{center}/artifact", response_class=FileResponse, responses=FILE_RESPONSES)
 def get_latest_router_artifact(version: VersionPath, center: CenterPath, session: SessionDep, ctx: Ctx,
                                who: CurrentPrincipal) -> FileResponse:
     """Gate of ``center`` plus the experts it goes with, as one safetensors file."""

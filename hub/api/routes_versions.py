@@ -10,6 +10,7 @@ from starlette.responses import FileResponse
 
 from hub.api.deps import Ctx, CurrentOperator, CurrentPrincipal, SessionDep
 from hub.api.downloads import blob_response
+from hub.api.openapi_docs import FILE_RESPONSES
 from hub.api.params import FileNamePath, Sha256Path, VersionPath
 from hub.db.models import Blob, ModelVersion
 from hub.errors import NotFound
@@ -42,7 +43,7 @@ def get_manifest(version: VersionPath, session: SessionDep, who: CurrentPrincipa
     return registry.signed_manifest(row)
 
 
-@router.get("/versions/{version}/files/{name}", response_class=FileResponse)
+@router.get("/versions/{version}/files/{name}", response_class=FileResponse, responses=FILE_RESPONSES)
 def get_file(version: VersionPath, name: FileNamePath, session: SessionDep, ctx: Ctx,
              who: CurrentPrincipal) -> FileResponse:
     row = registry.get_version(session, version, include_drafts=who.scope is TokenScope.OPERATOR)
@@ -62,7 +63,7 @@ def put_status(version: VersionPath, status: Annotated[VersionStatus, Query()], 
     return info
 
 
-@router.get("/blobs/{sha256}", response_class=FileResponse, tags=["files"])
+@router.get("/blobs/{sha256}", response_class=FileResponse, tags=["files"], responses=FILE_RESPONSES)
 def get_blob(sha256: Sha256Path, session: SessionDep, ctx: Ctx, who: CurrentPrincipal) -> FileResponse:
     """Any stored file by content hash, with HTTP Range (206 + Content-Range) for resumable downloads."""
     if session.get(Blob, sha256) is None:

@@ -95,6 +95,7 @@ class Site(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # NULL: never expires
     center: Mapped[Center] = relationship()
 
 
@@ -105,6 +106,8 @@ class Operator(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)  # NULL: never expires
 
 
 class Router(Base):
@@ -148,3 +151,35 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str | None] = mapped_column(String(200), nullable=True)
     detail_json: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class FederationNodeKey(Base):
+    """A site's Flower SuperNode public key; ``node_id`` is what the SuperLink assigned when it was registered."""
+
+    __tablename__ = "federation_node_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    public_key: Mapped[str] = mapped_column(String(1024))
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    node_id: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)  # uint64, past BIGINT
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    site: Mapped[Site] = relationship()
+
+
+class FederationRound(Base):
+    """One federated round of a run (named by its draft version): participants, failures, metrics, bytes, time."""
+
+    __tablename__ = "federation_rounds"
+    __table_args__ = (UniqueConstraint("run", "round"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run: Mapped[str] = mapped_column(String(64), index=True)
+    base_version: Mapped[str] = mapped_column(String(64))
+    round: Mapped[int] = mapped_column(Integer)
+    aggregated: Mapped[bool] = mapped_column(Boolean)
+    secagg: Mapped[bool] = mapped_column(Boolean, default=False)
+    seconds: Mapped[float] = mapped_column(Float)
+    bytes_to_sites: Mapped[int] = mapped_column(BigInteger)
+    bytes_to_hub: Mapped[int] = mapped_column(BigInteger)
+    sites_json: Mapped[str] = mapped_column(Text, default="{}")
+    failures_json: Mapped[str] = mapped_column(Text, default="[]")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

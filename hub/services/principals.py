@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -12,7 +13,17 @@ from hub.db.models import Center, Operator, Site, utcnow
 from hub.db.session import write_session
 from hub.errors import InvalidInput, NotFound, Unauthorized
 from hub.services import audit, registry
-from hub.services.tokens import OPERATOR_PREFIX, SITE_PREFIX, hash_token, new_token, token_matches
+from hub.services.tokens import (
+    OPERATOR_PREFIX,
+    OPERATOR_TOKEN_TTL,
+    REVOCATIONS,
+    SITE_PREFIX,
+    SITE_TOKEN_TTL,
+    expiry,
+    hash_token,
+    new_token,
+    token_matches,
+)
 from protocols.groups import validate_center_code
 from protocols.hub_api import SiteCreated, SiteInfo, TokenScope
 from protocols.text import Name
@@ -46,22 +57,36 @@ def checked_name(name: str) -> str:
         raise InvalidInput(f"name: {err.errors()[0]['msg'].removeprefix('Value error, ')}", field="name") from None
 
 
+class OperatorInfo(BaseModel):
+    """An operator as ``hub operators list`` shows it (never the token)."""
+
+    id: int
+    name: str
+    revoked: bool
+    created_at: datetime
+    expires_at: datetime | None
+
+
 def site_info(site: Site) -> SiteInfo:
     return SiteInfo(id=site.id, name=site.name, center=site.center.code, scopes=[TokenScope(x) for x in
                     site.scopes.split(",")], revoked=site.revoked, created_at=site.created_at)
 
 
-def add_site(factory: sessionmaker[Session], *, center: str, name: str | None, actor: str) -> SiteCreated:
+def add_site(factory: sessionmaker[Session], *, center: str, name: str | None, actor: str,
+             lifetime: timedelta | None = SITE_TOKEN_TTL) -> SiteCreated:
+    """Enrol a site; its token expires after ``lifetime`` (``None``: never)."""
     validate_center_code(center)
     name = None if name is None else checked_name(name)
     token = new_token(SITE_PREFIX)
+    expires_at = expiry(utcnow(), lifetime)
     with write_session(factory) as s:
         c = registry.get_or_create_center(s, center)
         site = Site(name=name, center_id=c.id, token_hash=hash_token(token), scopes=TokenScope.SITE.value,
-                    revoked=False)
+                    revoked=False, expires_at=expires_at)
         s.add(site)
         s.flush()
-        audit.record(s, actor=actor, action="site.add", target=f"site:{site.id}", center=center, name=name)
+        audit.record(s, actor=actor, action="site.add", target=f"site:{site.id}", center=center, name=name,
+                     expires_at=expires_at)
         s.flush()
         return SiteCreated(site=site_info(site), token=token)
 
@@ -80,43 +105,103 @@ def revoke_site(factory: sessionmaker[Session], *, site_id: int, actor: str) -> 
         site.revoked, site.revoked_at = True, utcnow()
         audit.record(s, actor=actor, action="site.revoke", target=f"site:{site_id}")
         s.flush()
-        return site_info(site)
+        info = site_info(site)
+    REVOCATIONS.bump()  # after the commit: every token cache in this process re-reads from now on
+    return info
 
 
 def assert_site_active(session: Session, site_id: int) -> None:
     """Inside a write transaction, refuse a site revoked since it authenticated (row locked until commit)."""
     # FOR UPDATE on PostgreSQL: a concurrent revocation waits for this commit instead of racing it
     # (SQLite's BEGIN IMMEDIATE in write_session already serialises writers).
-    revoked = session.scalar(select(Site.revoked).where(Site.id == site_id).with_for_update())
-    if revoked is None or revoked:
+    row = session.execute(select(Site.revoked, Site.expires_at).where(Site.id == site_id).with_for_update()).first()
+    if row is None or row.revoked:
         raise Unauthorized("this site token was revoked while the request was in progress; nothing was stored",
                            code="token_revoked")
+    if row.expires_at is not None and row.expires_at <= utcnow():
+        raise Unauthorized(f"this site token expired at {row.expires_at:%Y-%m-%d %H:%M} UTC while the request was "
+                           "in progress; nothing was stored", code="token_expired")
 
 
-def add_operator(factory: sessionmaker[Session], *, name: str, actor: str) -> tuple[int, str]:
+def add_operator(factory: sessionmaker[Session], *, name: str, actor: str,
+                 lifetime: timedelta | None = OPERATOR_TOKEN_TTL) -> tuple[int, str]:
+    """Create an operator token that expires after ``lifetime`` (``None``: never); returns (id, token)."""
     name = checked_name(name)
     token = new_token(OPERATOR_PREFIX)
+    expires_at = expiry(utcnow(), lifetime)
     with write_session(factory) as s:
-        op = Operator(name=name, token_hash=hash_token(token), revoked=False)
+        op = Operator(name=name, token_hash=hash_token(token), revoked=False, expires_at=expires_at)
         s.add(op)
         s.flush()
-        audit.record(s, actor=actor, action="operator.add", target=f"operator:{op.id}", name=name)
+        audit.record(s, actor=actor, action="operator.add", target=f"operator:{op.id}", name=name,
+                     expires_at=expires_at)
         return op.id, token
 
 
-def authenticate(session: Session, token: str) -> Principal:
-    """The principal holding ``token``; revoked or unknown tokens are refused (one indexed query each)."""
+def list_operators(session: Session) -> list[OperatorInfo]:
+    """Operators (never their tokens), oldest first."""
+    return [_operator_info(x) for x in session.scalars(select(Operator).order_by(Operator.id))]
+
+
+def _operator_info(op: Operator) -> OperatorInfo:
+    return OperatorInfo(id=op.id, name=op.name, revoked=op.revoked, created_at=op.created_at,
+                        expires_at=op.expires_at)
+
+
+def site_expiries(session: Session) -> dict[int, datetime | None]:
+    """Site id -> when its token expires (``None``: never); kept apart from ``SiteInfo``, the wire type."""
+    return {site_id: at for site_id, at in session.execute(select(Site.id, Site.expires_at))}
+
+
+def revoke_operator(factory: sessionmaker[Session], *, operator_id: int, actor: str) -> OperatorInfo:
+    """Revoke an operator token; its next request is refused."""
+    with write_session(factory) as s:
+        op = s.get(Operator, operator_id)
+        if op is None:
+            raise NotFound(f"operator {operator_id} does not exist", field="operator_id")
+        op.revoked, op.revoked_at = True, utcnow()
+        audit.record(s, actor=actor, action="operator.revoke", target=f"operator:{operator_id}")
+        s.flush()
+        info = _operator_info(op)
+    REVOCATIONS.bump()
+    return info
+
+
+def _expired(what: str, expires_at: datetime | None) -> None:
+    if expires_at is not None and expires_at <= utcnow():
+        raise Unauthorized(f"this {what} token expired at {expires_at:%Y-%m-%d %H:%M} UTC; ask the hub operator "
+                           "for a new one", code="token_expired")
+
+
+def authenticate_with_expiry(session: Session, token: str) -> tuple[Principal, datetime | None]:
+    """(principal holding ``token``, when the token expires); revoked, expired or unknown tokens are refused."""
     digest = hash_token(token)
-    site = session.execute(select(Site.id, Site.name, Site.revoked, Site.token_hash, Center.code)
+    site = session.execute(select(Site.id, Site.name, Site.revoked, Site.expires_at, Site.token_hash, Center.code)
                            .join(Center, Site.center_id == Center.id).where(Site.token_hash == digest)).first()
     if site is not None and token_matches(token, site.token_hash):
         if site.revoked:
             raise Unauthorized("this site token has been revoked", code="token_revoked")
-        return Principal(TokenScope.SITE, site.id, site.name or "", site.code)
-    op = session.execute(select(Operator.id, Operator.name, Operator.revoked, Operator.token_hash)
-                         .where(Operator.token_hash == digest)).first()
+        _expired("site", site.expires_at)
+        return Principal(TokenScope.SITE, site.id, site.name or "", site.code), site.expires_at
+    op = session.execute(select(Operator.id, Operator.name, Operator.revoked, Operator.expires_at,
+                                Operator.token_hash).where(Operator.token_hash == digest)).first()
     if op is not None and token_matches(token, op.token_hash):
         if op.revoked:
             raise Unauthorized("this operator token has been revoked", code="token_revoked")
-        return Principal(TokenScope.OPERATOR, op.id, op.name)
+        _expired("operator", op.expires_at)
+        return Principal(TokenScope.OPERATOR, op.id, op.name), op.expires_at
     raise Unauthorized("the bearer token is not known to this hub", code="bad_token")
+
+
+def authenticate(session: Session, token: str) -> Principal:
+    """The principal holding ``token`` (two indexed queries at most); revoked, expired or unknown: ``Unauthorized``.
+
+    The uncached check, for callers outside the request path (the console, scripts); REST requests go through
+    ``hub.services.auth_cache`` first.
+    """
+    return authenticate_with_expiry(session, token)[0]
+
+
+def refuse_if_expired(principal: Principal, expires_at: datetime | None) -> None:
+    """``Unauthorized`` (``token_expired``) when a cached principal's token has expired since it was read."""
+    _expired(principal.scope.value, expires_at)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 import numpy as np
+from pydantic_core import to_json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hub.db.models import Center, Router, ZeroShotReportRow
 from hub.services import registry
-from hub.services.features import Features, encode, similarities
+from hub.services.features import FACETS, Features, by_facet, encode, encode_site, facet_scores
 from hub.services.influence import SiteShare, influence_reasons, site_shares
-from hub.services.similarity import similarity
+from hub.services.similarity import NOTHING_SHARED, center_texts, reasons_of
 from protocols.fingerprint import SiteFingerprint
-from protocols.hub_api import Evidence, RecommendationRequest, RecommendationResponse, RouterRecommendation
+from protocols.hub_api import Evidence, RecommendationRequest, RecommendationResponse
 
 
 @dataclass(frozen=True)
@@ -26,16 +29,16 @@ class Candidate:
     fingerprint: SiteFingerprint | None
     shares: tuple[SiteShare, ...] = ()
 
-    @property
+    @cached_property
     def weight(self) -> float:
-        return sum(s.share for s in self.shares)
+        return float(sum(s.share for s in self.shares))
 
-    @property
+    @cached_property
     def dice(self) -> float | None:
         """Reported Dice averaged with the same (capped) shares the score uses."""
         return sum(s.share * s.dice for s in self.shares) / self.weight if self.weight > 0 else None
 
-    @property
+    @cached_property
     def cases(self) -> int:
         return sum(s.cases for s in self.shares)
 
@@ -52,9 +55,13 @@ class Index:
     weighted_dice: np.ndarray | None = None  # sum of share * Dice
     reported: np.ndarray | None = None
     ids: np.ndarray | None = None
+    texts: list[dict[str, str] | None] = field(default_factory=list)  # each center's side of its facet reasons
+    zero_shot_reasons: list[list[str]] = field(default_factory=list)  # the request-independent reasons
 
     def __post_init__(self) -> None:
-        self.features = encode([c.fingerprint for c in self.candidates], self.vocabs, grow=True)
+        self.texts = [center_texts(c.fingerprint) if c.fingerprint else None for c in self.candidates]
+        self.zero_shot_reasons = [_zero_shot_reasons(c) for c in self.candidates]
+        self.features = by_facet(encode([c.fingerprint for c in self.candidates], self.vocabs, grow=True))
         self.weight = np.array([c.weight for c in self.candidates], dtype=float)
         self.weighted_dice = np.array([sum(s.share * s.dice for s in c.shares) for c in self.candidates], dtype=float)
         self.reported = np.array([bool(c.shares) for c in self.candidates], dtype=bool)
@@ -77,38 +84,70 @@ def load_index(session: Session, version: str | None) -> Index:
     return Index(row.version, out)
 
 
-def _explain(cand: Candidate, req: RecommendationRequest, version: str, score: float) -> RouterRecommendation:
-    sim, reasons = similarity(req.fingerprint, cand.fingerprint) if cand.fingerprint else (
-        None, [f"center {cand.center} has published no fingerprint"])
-    evidence = [Evidence.FINGERPRINT] if sim is not None else []
+def _zero_shot_reasons(cand: Candidate) -> list[str]:
+    if not (n := len(cand.shares)):
+        return []
+    return [f"zero-shot Dice {cand.dice:.3f} over {cand.cases} cases reported by {n} site{'s' if n != 1 else ''} "
+            f"(weight {cand.weight:.0%})", *influence_reasons(cand.shares)]
+
+
+def _explain(index: Index, i: int, rank: int, score: float, sim: float,
+             facet_score: list[float], shared: list[bool]) -> dict[str, Any]:
+    """Router ``i`` as a ``RouterRecommendation`` dict (fields in declared order), built only for the routers
+    returned; the facet scores come from ranking, the center's side of each reason from the index."""
+    cand, texts = index.candidates[i], index.texts[i]
+    if texts is None:
+        similar, reasons = None, [f"center {cand.center} has published no fingerprint"]
+    elif sim != sim:  # NaN: no facet shared
+        similar, reasons = None, [NOTHING_SHARED]
+    else:
+        similar = sim
+        reasons = [f"fingerprint similarity to center {cand.center}: {sim:.0%}",
+                   *reasons_of([(f, x) for f, x, ok in zip(FACETS, facet_score, shared, strict=True) if ok], texts)]
+    evidence = [Evidence.FINGERPRINT] if similar is not None else []
     if cand.shares:
-        n = len(cand.shares)
         evidence.append(Evidence.ZERO_SHOT)
-        reasons[:0] = [f"zero-shot Dice {cand.dice:.3f} over {cand.cases} cases reported by {n} "
-                       f"site{'s' if n != 1 else ''} (weight {cand.weight:.0%})", *influence_reasons(cand.shares)]
-    if sim is not None:
-        reasons.insert(0, f"fingerprint similarity to center {cand.center}: {sim:.0%}")
-    return RouterRecommendation(rank=0, router_id=cand.router_id, center=cand.center, model_version=version,
-                                score=round(score, 6), fingerprint_similarity=None if sim is None else round(sim, 6),
-                                zero_shot_dice=cand.dice, zero_shot_cases=cand.cases, zero_shot_sites=len(cand.shares),
-                                zero_shot_weight=round(cand.weight, 6), evidence=evidence, reasons=reasons)
+        reasons[1 if similar is not None else 0:0] = index.zero_shot_reasons[i]
+    return {"rank": rank, "router_id": cand.router_id, "center": cand.center, "model_version": index.version,
+            "score": round(score, 6), "fingerprint_similarity": None if similar is None else round(similar, 6),
+            "zero_shot_dice": cand.dice, "zero_shot_cases": cand.cases, "zero_shot_sites": len(cand.shares),
+            "zero_shot_weight": round(cand.weight, 6), "evidence": evidence, "reasons": reasons}
+
+
+def _score_all(index: Index, fingerprint: SiteFingerprint) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    sim, facet_score, shared = facet_scores(index.features, encode_site(fingerprint, index.vocabs))
+    return (1 - index.weight) * np.fmax(sim, 0.0) + index.weighted_dice, sim, facet_score, shared  # NaN -> 0
 
 
 def scores(index: Index, fingerprint: SiteFingerprint) -> tuple[np.ndarray, np.ndarray]:
     """(score, similarity) of every candidate, vectorised; similarity NaN where nothing is comparable."""
-    sim = similarities(index.features, encode([fingerprint], index.vocabs, grow=False))
-    return (1 - index.weight) * np.nan_to_num(sim, nan=0.0) + index.weighted_dice, sim
+    return _score_all(index, fingerprint)[:2]
 
 
-def rank(index: Index, req: RecommendationRequest) -> RecommendationResponse:
-    """Score all candidates with numpy; build reasons only for the ``limit`` best."""
+def _best(score: np.ndarray, ids: np.ndarray, limit: int) -> np.ndarray:
+    """Indices of the ``limit`` best: highest score first, the newer router (higher id) on ties.
+
+    Only the candidates at or above the ``limit``-th best score are sorted (a partition finds them), so a request
+    costs no full sort of every router.
+    """
+    pool = np.arange(len(score))
+    if len(score) > 4 * limit:
+        kth = np.partition(score, len(score) - limit)[len(score) - limit]
+        pool = np.flatnonzero(score >= kth)
+    return pool[np.lexsort((-ids[pool], -score[pool]))][:limit]
+
+
+def ranked(index: Index, req: RecommendationRequest) -> dict[str, Any]:
+    """A ``RecommendationResponse`` as plain data: all candidates scored with numpy, reasons for the best only."""
     if not index.candidates:
-        return RecommendationResponse(model_version=index.version, evidence_used=[],
-                                      notes=["this version has no routers yet"], routers=[])
-    score, sim = scores(index, req.fingerprint)
-    order = np.lexsort((-index.ids, -np.round(score, 6)))[: req.limit]
-    top = [_explain(index.candidates[i], req, index.version, float(score[i])).model_copy(update={"rank": r + 1})
-           for r, i in enumerate(order)]
+        return {"model_version": index.version, "evidence_used": [], "notes": ["this version has no routers yet"],
+                "routers": []}
+    score, sim, facet_score, shared = _score_all(index, req.fingerprint)
+    order = _best(np.round(score, 6), index.ids, req.limit)
+    # one conversion to Python values for the few routers returned, then plain Python per reason
+    rows = zip(order.tolist(), score[order].tolist(), sim[order].tolist(), facet_score[:, order].T.tolist(),
+               shared[:, order].T.tolist(), strict=True)
+    top = [_explain(index, i, r + 1, sc, si, fs, sh) for r, (i, sc, si, fs, sh) in enumerate(rows)]
     used = ([Evidence.FINGERPRINT] if not np.isnan(sim).all() else []) + (
         [Evidence.ZERO_SHOT] if index.reported.any() else [])
     notes = []
@@ -116,4 +155,15 @@ def rank(index: Index, req: RecommendationRequest) -> RecommendationResponse:
         notes.append("cold start: no zero-shot reports yet, ranked by fingerprint similarity only")
     if Evidence.FINGERPRINT not in used:
         notes.append("no center has a fingerprint comparable with yours")
-    return RecommendationResponse(model_version=index.version, evidence_used=used, notes=notes, routers=top)
+    return {"model_version": index.version, "evidence_used": used, "notes": notes, "routers": top}
+
+
+def rank(index: Index, req: RecommendationRequest) -> RecommendationResponse:
+    """The recommendation as the validated wire model (for callers that want objects, such as the console)."""
+    return RecommendationResponse.model_validate(ranked(index, req))
+
+
+def rank_json(index: Index, req: RecommendationRequest) -> bytes:
+    """The recommendation as JSON, byte for byte ``rank(...).model_dump_json()`` without building the models
+    (the REST hot path: building six pydantic objects per request cost as much as scoring every center)."""
+    return to_json(ranked(index, req))

@@ -71,3 +71,24 @@ def test_whoami_names_scope_and_center_of_the_token(hub):
     operator = hub.client.get("/v1/whoami", headers=hub.auth(hub.operator)).json()
     assert (operator["scope"], operator["center"]) == ("operator", None)
     assert hub.client.get("/v1/whoami").status_code == 401
+
+
+def test_recommendation_guards_run_on_the_event_loop_and_keep_their_identity(hub):
+    from fastapi.routing import APIRoute
+
+    from hub.api import deps
+
+    # Prepare
+    route = next(r for r in hub.client.app.routes if isinstance(r, APIRoute) and r.path == "/v1/recommendations")
+    stack, calls = list(route.dependant.dependencies), []
+    # Execute: walk the route's dependency tree
+    while stack:
+        dep = stack.pop()
+        stack.extend(dep.dependencies)
+        calls.append(dep)
+    # Assert: nothing hops to the thread pool, and "depends on get_principal" is still answerable
+    assert route.dependant.is_coroutine_callable
+    assert calls and all(dep.is_coroutine_callable for dep in calls), [d.call for d in calls]
+    assert deps.get_principal in {dep.call for dep in calls}
+    site_route = next(r for r in hub.client.app.routes if isinstance(r, APIRoute) and r.path == "/v1/reports/zero-shot")
+    assert deps.require_site in {dep.call for dep in site_route.dependant.dependencies}

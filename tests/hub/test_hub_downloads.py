@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from hub.services.signing import verify
+from hub.settings import MetricsAccess
 from protocols.hub_api import SignedManifest
 
 
@@ -59,6 +60,7 @@ def test_signing_key_is_private_and_stable(hub, settings):
 def test_healthz_and_metrics(hub):
     assert hub.client.get("/healthz").json() == {"status": "ok", "database": "ok"}
     hub.client.get("/v1/versions")
+    hub.ctx.settings.metrics = MetricsAccess.PUBLIC  # TestClient is not a loopback client
     text = hub.client.get("/metrics").text
     assert 'mome_hub_requests_total{method="GET",route="/v1/versions",status="401"} 1' in text
     assert hub.client.get("/openapi.json").json()["paths"]["/v1/recommendations"]

@@ -147,3 +147,83 @@ def test_vectorised_scores_match_reference_similarity():
     for i, fp in enumerate(fps):
         ref = similarity(site, fp)[0] if fp else None
         assert (np.isnan(sim[i]) if ref is None else abs(sim[i] - ref) < 1e-9), i
+
+
+def test_recommendation_json_shape_is_the_contract(hub):
+    from protocols.hub_api import RecommendationResponse, RouterRecommendation
+
+    _publish_fingerprints(hub)
+    assert _report(hub, hub.site_a, [{"center": "A", "dice": 0.8, "case_count": 30}]).status_code == 201
+    body = _recommend(hub, SITE_LIKE_B)
+    assert list(body) == list(RecommendationResponse.model_fields)
+    assert all(list(r) == list(RouterRecommendation.model_fields) for r in body["routers"])
+    assert [r["rank"] for r in body["routers"]] == [1, 2]
+    assert RecommendationResponse.model_validate(body).model_dump(mode="json") == body
+
+
+def test_explanations_match_the_reference_similarity():
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "hub_load"))
+    from setup_hub import fingerprint
+
+    from hub.services.recommend import Candidate, Index, rank
+    from hub.services.similarity import similarity
+    from protocols.fingerprint import SiteFingerprint
+    from protocols.hub_api import RecommendationRequest
+
+    # Prepare: varied centers, one without a fingerprint and one sharing no facet
+    rng = np.random.default_rng(11)
+    fps = [fingerprint(rng) for _ in range(20)] + [None, SiteFingerprint(case_count=3)]
+    index = Index("1", [Candidate(i, f"C{i}", fp) for i, fp in enumerate(fps)])
+    site = fingerprint(rng)
+    # Execute
+    body = rank(index, RecommendationRequest(fingerprint=site, limit=100))
+    # Assert: each reason list is what the one-center-at-a-time reference says
+    assert len(body.routers) == len(fps)
+    for rec in body.routers:
+        fp = fps[rec.router_id]
+        sim, reasons = similarity(site, fp) if fp else (None, [f"center {rec.center} has published no fingerprint"])
+        head = [f"fingerprint similarity to center {rec.center}: {sim:.0%}"] if sim is not None else []
+        assert rec.reasons == head + reasons
+        assert rec.fingerprint_similarity == (None if sim is None else round(sim, 6))
+
+
+def test_fast_json_is_byte_for_byte_the_model_json():
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks" / "hub_load"))
+    from setup_hub import fingerprint
+
+    from hub.services.influence import site_shares
+    from hub.services.recommend import Candidate, Index, rank, rank_json
+    from protocols.hub_api import RecommendationRequest
+
+    rng = np.random.default_rng(5)
+    cands = [Candidate(i, f"C{i}", fingerprint(rng), site_shares([(1, 0.7, 5), (2, 0.61, 40)]) if i % 2 else ())
+             for i in range(12)] + [Candidate(12, "Ü", None)]
+    index = Index("1.0", cands)
+    for limit in (1, 5, 100):
+        req = RecommendationRequest(fingerprint=fingerprint(rng), limit=limit)
+        assert rank_json(index, req) == rank(index, req).model_dump_json().encode()
+    empty = RecommendationRequest(fingerprint={"case_count": 1})
+    assert rank_json(Index("2", []), empty) == rank(Index("2", []), empty).model_dump_json().encode()
+
+
+def test_best_routers_match_a_full_sort_with_ties():
+    import numpy as np
+
+    from hub.services.recommend import _best
+
+    rng = np.random.default_rng(3)
+    for n, limit in ((3, 5), (50, 5), (400, 1), (400, 100)):
+        score = np.round(rng.choice([0.1, 0.5, 0.5, 0.9], n) + rng.integers(0, 2, n) * 0.01, 6)  # many ties
+        ids = rng.permutation(n) + 1
+        full = np.lexsort((-ids, -score))[:limit]
+        assert _best(score, ids, limit).tolist() == full.tolist()
