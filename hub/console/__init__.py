@@ -32,10 +32,10 @@ async def _error(request: Request, status: int, message: str) -> Response:
 
 
 def build(ctx: HubContext) -> FastAPI:
-    """The console app for ``ctx`` with its in-memory session store (sessions live as long as the process)."""
+    """The console app for ``ctx``; its log-in sessions live in the hub's database (shared by all workers)."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, include_in_schema=False)
     app.state.hub = ctx
-    app.state.console_sessions = SessionStore()
+    app.state.console_sessions = SessionStore(ctx.factory)
     for module in (auth, pages, pages_ops):
         app.include_router(module.router, include_in_schema=False)
 

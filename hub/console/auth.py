@@ -19,7 +19,7 @@ from hub.api.deps import HubContext
 from hub.console.render import page
 from hub.console.sessions import LOGIN_COOKIE, MAX_AGE_S, SESSION_COOKIE, ConsoleSession, SessionStore
 from hub.errors import Unauthorized
-from hub.services.principals import Principal, authenticate
+from hub.services.principals import Principal, authenticate, authenticate_digest
 from protocols.hub_api import TokenScope
 
 MAX_TOKEN_CHARS = 512
@@ -76,7 +76,9 @@ def get_viewer(request: Request) -> Viewer:
     if sess is None:
         raise LoginRequired
     try:
-        return Viewer(_check(ctx_of(request), sess.token), sess)
+        with ctx_of(request).factory() as s:
+            principal, _ = authenticate_digest(s, sess.token_hash)
+        return Viewer(principal, sess)
     except Unauthorized:
         store.drop(sid)
         raise LoginRequired from None

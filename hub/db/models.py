@@ -183,3 +183,15 @@ class FederationRound(Base):
     sites_json: Mapped[str] = mapped_column(Text, default="{}")
     failures_json: Mapped[str] = mapped_column(Text, default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A logged-in console browser, shared by every hub process of the database. Only hashes are kept: the
+    cookie's session id as sha256, and the sha256 of the token that opened it (as sites/operators store it)."""
+
+    __tablename__ = "console_sessions"
+    sid_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

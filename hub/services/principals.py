@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +23,6 @@ from hub.services.tokens import (
     expiry,
     hash_token,
     new_token,
-    token_matches,
 )
 from protocols.groups import validate_center_code
 from protocols.hub_api import SiteCreated, SiteInfo, TokenScope
@@ -175,17 +175,22 @@ def _expired(what: str, expires_at: datetime | None) -> None:
 
 def authenticate_with_expiry(session: Session, token: str) -> tuple[Principal, datetime | None]:
     """(principal holding ``token``, when the token expires); revoked, expired or unknown tokens are refused."""
-    digest = hash_token(token)
+    return authenticate_digest(session, hash_token(token))
+
+
+def authenticate_digest(session: Session, digest: str) -> tuple[Principal, datetime | None]:
+    """As ``authenticate_with_expiry`` for the token whose sha256 is ``digest`` (a console session keeps only
+    that, never the token)."""
     site = session.execute(select(Site.id, Site.name, Site.revoked, Site.expires_at, Site.token_hash, Center.code)
                            .join(Center, Site.center_id == Center.id).where(Site.token_hash == digest)).first()
-    if site is not None and token_matches(token, site.token_hash):
+    if site is not None and hmac.compare_digest(digest, site.token_hash):
         if site.revoked:
             raise Unauthorized("this site token has been revoked", code="token_revoked")
         _expired("site", site.expires_at)
         return Principal(TokenScope.SITE, site.id, site.name or "", site.code), site.expires_at
     op = session.execute(select(Operator.id, Operator.name, Operator.revoked, Operator.expires_at,
                                 Operator.token_hash).where(Operator.token_hash == digest)).first()
-    if op is not None and token_matches(token, op.token_hash):
+    if op is not None and hmac.compare_digest(digest, op.token_hash):
         if op.revoked:
             raise Unauthorized("this operator token has been revoked", code="token_revoked")
         _expired("operator", op.expires_at)

@@ -220,12 +220,32 @@ def test_bad_page_arguments_get_an_html_error_for_viewers(hub):
     assert hub.client.get("/console/versions/9.9").status_code == 404
 
 
-def test_session_store_expires_and_evicts_oldest():
-    store = SessionStore(limit=2)
+def test_session_store_expires_and_evicts_oldest(hub):
+    from hub.services.tokens import hash_token
+
+    store = SessionStore(hub.ctx.factory, limit=2)
     first, _ = store.create("t1")
     second, _ = store.create("t2")
     store.create("t3")
-    assert store.get(first) is None and store.get(second).token == "t2" and len(store) == 2
-    stale = SessionStore(idle_s=-1)
+    assert store.get(first) is None and store.get(second).token_hash == hash_token("t2") and len(store) == 2
+    stale = SessionStore(hub.ctx.factory, idle_s=-1)
     sid, _ = stale.create("t")
     assert stale.get(sid) is None and len(stale) == 0
+
+
+def test_sessions_are_shared_by_worker_processes_and_keep_no_token(hub):
+    from sqlalchemy import select
+
+    from hub.db.models import ConsoleSession as Row
+
+    # Prepare: two stores over one database stand for two `hub serve --workers 2` processes
+    one, two = SessionStore(hub.ctx.factory), SessionStore(hub.ctx.factory)
+    sid, made = one.create(hub.operator)
+    # Assert: the other process knows the session; the database holds hashes only
+    assert two.get(sid) == made
+    with hub.ctx.factory() as s:
+        stored = [(r.sid_hash, r.token_hash) for r in s.scalars(select(Row))]
+    assert all(sid not in row and hub.operator not in row for row in stored)
+    # Execute / Assert: logging out through one process ends the session in the other
+    one.drop(sid)
+    assert two.get(sid) is None
