@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import select
@@ -98,16 +100,8 @@ def list_sites(session: Session, *, center: str | None = None) -> list[SiteInfo]
 
 
 def revoke_site(factory: sessionmaker[Session], *, site_id: int, actor: str) -> SiteInfo:
-    with write_session(factory) as s:
-        site = s.get(Site, site_id)
-        if site is None:
-            raise NotFound(f"site {site_id} does not exist", field="site_id")
-        site.revoked, site.revoked_at = True, utcnow()
-        audit.record(s, actor=actor, action="site.revoke", target=f"site:{site_id}")
-        s.flush()
-        info = site_info(site)
-    REVOCATIONS.bump()  # after the commit: every token cache in this process re-reads from now on
-    return info
+    """Revoke a site's token; its next request is refused."""
+    return _revoke(factory, Site, site_id, actor, "site", site_info)
 
 
 def assert_site_active(session: Session, site_id: int) -> None:
@@ -155,16 +149,22 @@ def site_expiries(session: Session) -> dict[int, datetime | None]:
 
 def revoke_operator(factory: sessionmaker[Session], *, operator_id: int, actor: str) -> OperatorInfo:
     """Revoke an operator token; its next request is refused."""
+    return _revoke(factory, Operator, operator_id, actor, "operator", _operator_info)
+
+
+def _revoke(factory: sessionmaker[Session], model: type[Site] | type[Operator], row_id: int, actor: str, kind: str,
+            info: Callable[[Any], Any]) -> Any:
+    """Mark the row revoked and audit it in one transaction, then tell every token cache (``REVOCATIONS``)."""
     with write_session(factory) as s:
-        op = s.get(Operator, operator_id)
-        if op is None:
-            raise NotFound(f"operator {operator_id} does not exist", field="operator_id")
-        op.revoked, op.revoked_at = True, utcnow()
-        audit.record(s, actor=actor, action="operator.revoke", target=f"operator:{operator_id}")
+        row = s.get(model, row_id)
+        if row is None:
+            raise NotFound(f"{kind} {row_id} does not exist", field=f"{kind}_id")
+        row.revoked, row.revoked_at = True, utcnow()
+        audit.record(s, actor=actor, action=f"{kind}.revoke", target=f"{kind}:{row_id}")
         s.flush()
-        info = _operator_info(op)
-    REVOCATIONS.bump()
-    return info
+        result = info(row)
+    REVOCATIONS.bump()  # after the commit: every token cache here, and (through its stamp) every process, re-reads
+    return result
 
 
 def _expired(what: str, expires_at: datetime | None) -> None:

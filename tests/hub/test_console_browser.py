@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -23,6 +19,7 @@ from hub.services.principals import add_operator, add_site
 from hub.services.publish import publish
 from hub.settings import HubSettings
 from tests.hub.hubfake import make_model_dir, push_bytes, push_form, push_manifest
+from tests.hub.served import HubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,12 +36,6 @@ def _need(ok: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """A seeded ``hub serve``: version 1.0 (routers A, B), a pushed router for D, an operator token."""
@@ -55,20 +46,9 @@ def served(tmp_path_factory):
     _, operator = add_operator(ctx.factory, name="hub-ops", actor="test")
     site = add_site(ctx.factory, center="D", name="Hospital D", actor="test")
     ctx.factory.kw["bind"].dispose()
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(data), "--port", str(port),
-                             "--log-level", "warning"], env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
+    server = HubProcess(data, timeout_s=30)
+    base = server.base
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("hub serve did not come up")
         payload = push_bytes("D")
         activation = {f"activation.level{lv}.{e}": share for lv, shares in enumerate([(0.7, 0.3), (0.45, 0.55),
                                                                                     (0.2, 0.8)])
@@ -80,8 +60,7 @@ def served(tmp_path_factory):
         assert r.status_code == 201, r.text
         yield base, operator, r.json()["router"]["id"]
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 @pytest.fixture

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,49 +24,12 @@ from hub.services.principals import add_site
 from hub.services.publish import publish
 from hub.settings import HubSettings
 from tests.hub.hubfake import EXPERTS, make_model_dir, push_bytes, push_manifest
+from tests.hub.served import ROOT, HubProcess, hub_args, hub_env
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parents[2]
 BIG_EXPERT = (1024, 4096)
 """Two float32 experts of 16 MiB: storing them takes long enough to be caught mid-write on any disk."""
 BOUNDARY = "kill9BOUNDARY"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT)}
-
-
-def _hub_args(data: Path, db: str | None) -> list[str]:
-    return ["--data-dir", str(data)] + (["--db", db] if db else [])
-
-
-class Server:
-    """``hub serve`` on a free loopback port; ``kill9`` is SIGKILL, no shutdown handler runs."""
-
-    def __init__(self, data: Path, db: str | None) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", *_hub_args(data, db), "--port",
-                                      str(self.port), "--log-level", "warning"], env=_env(), cwd=ROOT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        self.kill9()
-        pytest.fail("hub serve did not come up")
-
-    def kill9(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(timeout=10)
 
 
 def _multipart(manifest: str, payload: bytes) -> tuple[bytes, bytes]:
@@ -118,8 +79,8 @@ def _collect(settings: HubSettings, *, dry_run: bool) -> GcReport:
 
 def _gc(data: Path, db: str | None) -> dict:
     """``hub gc`` itself, as an operator runs it after a crash."""
-    out = subprocess.run([sys.executable, "-m", "hub", "gc", "--min-age", "0", "--json", *_hub_args(data, db)],
-                         env=_env(), cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    out = subprocess.run([sys.executable, "-m", "hub", "gc", "--min-age", "0", "--json", *hub_args(data, db)],
+                         env=hub_env(), cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     return json.loads(out.stdout)
 
 
@@ -145,7 +106,7 @@ def test_kill9_during_push_upload_and_store_then_retry(seeded, db_url):
     body, tail = _multipart(manifest, payload)
 
     # 1. the server dies while the body is still arriving (the client is blocked half-way)
-    server, halfway, release = Server(data, db_url), threading.Event(), threading.Event()
+    server, halfway, release = HubProcess(data, db_url), threading.Event(), threading.Event()
 
     def slow_body() -> Iterator[bytes]:
         half = len(body) // 2
@@ -169,7 +130,7 @@ def test_kill9_during_push_upload_and_store_then_retry(seeded, db_url):
     assert _counts(settings) == before and _parts(blobs) == []
 
     # 2. the server dies while it stores the complete push (a temp part is being written)
-    server = Server(data, db_url)
+    server = HubProcess(data, db_url)
     client = threading.Thread(target=lambda: _post_ignoring_errors(server.base, body + tail, token))
     client.start()
     seen = _kill_when_a_part_appears(blobs, server.kill9, server.proc)
@@ -178,7 +139,7 @@ def test_kill9_during_push_upload_and_store_then_retry(seeded, db_url):
     assert _counts(settings) == before  # but no row: the transaction never committed
 
     # 3. restart: the dead writer's part is removed at start-up, and the same push now lands
-    server = Server(data, db_url)
+    server = HubProcess(data, db_url)
     try:
         assert _parts(blobs) == []
         r = httpx.post(f"{server.base}/v1/routers", content=body + tail, headers=_headers(token), timeout=60)
@@ -204,8 +165,8 @@ def test_kill9_during_hub_publish_leaves_no_version(seeded, db_url, tmp_path: Pa
     data, settings, _, _, _ = seeded
     blobs, before = data / "blobs", _counts(settings)
     model = make_model_dir(tmp_path / "model2", expert_shape=BIG_EXPERT, seed=7)
-    args = [sys.executable, "-m", "hub", "publish", str(model), "--version", "2.0", *_hub_args(data, db_url)]
-    proc = subprocess.Popen(args, env=_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
+    args = [sys.executable, "-m", "hub", "publish", str(model), "--version", "2.0", *hub_args(data, db_url)]
+    proc = subprocess.Popen(args, env=hub_env(), cwd=ROOT, stdout=subprocess.DEVNULL)
 
     def kill() -> None:
         proc.send_signal(signal.SIGKILL)

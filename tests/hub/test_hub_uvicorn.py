@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,14 +16,9 @@ from hub.services.principals import add_site
 from hub.services.publish import publish
 from hub.settings import HubSettings
 from tests.hub.hubfake import make_model_dir, push_bytes, push_form, push_manifest
+from tests.hub.served import HubProcess
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +29,9 @@ def served(tmp_path_factory):
             model_dir=make_model_dir(tmp_path_factory.mktemp("model")))
     tokens = {c: add_site(ctx.factory, center=c, name=None, actor="test").token for c in ("D", "E", "F", "G")}
     ctx.factory.kw["bind"].dispose()
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "hub", "serve", "--data-dir", str(data), "--port", str(port),
-                             "--log-level", "warning"], env=env, cwd=ROOT)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("hub serve did not come up")
-    yield base, tokens, data, port
-    proc.terminate()
-    proc.wait(timeout=10)
+    server = HubProcess(data)
+    yield server.base, tokens, data, server.port
+    server.stop()
 
 
 def _auth(token: str) -> dict[str, str]:
