@@ -45,6 +45,30 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int | None = None) -> N
 
 
 @contextlib.contextmanager
+def atomic_path(path: Path, *, suffix: str | None = None, mode: int | None = None) -> Iterator[str]:
+    """A temporary file name beside ``path`` for libraries that write by name (nibabel, pydicom, matplotlib); it
+    replaces ``path`` only when the block ends without error, and is removed otherwise.
+
+    ``suffix`` keeps the format a writer infers from the name (default: ``path``'s own suffixes); ``mode`` sets
+    the permissions before the rename (mkstemp makes 0600; reports and figures are meant to be read by others).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ending = "".join(path.suffixes) if suffix is None else suffix
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{ending}")
+    os.close(fd)
+    try:
+        yield tmp
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+@contextlib.contextmanager
 def atomic_directory(target: Path, *, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces ``target`` in one rename.
 

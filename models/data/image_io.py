@@ -86,18 +86,11 @@ def with_ending_of(path: Path, reference: Path) -> Path:
     ending = image_ending(reference)
     if ending is None or ending == image_ending(path):
         return path
-    import os
-    import tempfile
+    from models.fsutil import atomic_path
 
     target = path.parent / f"{strip_ending(path)}{ending}"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=ending, dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=ending) as tmp:
         save_image(load_image(path), tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     path.unlink()
     return target
 

@@ -8,8 +8,6 @@ so the written NIfTI has exactly the input's affine and shape.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +33,7 @@ from models.config import PreprocessingContract
 from models.data.dataset import Case
 from models.data.image_io import image_ending, load_image, monai_reader, save_image
 from models.data.input_checks import InputError, read_header, read_voxels
+from models.fsutil import atomic_path
 
 __all__ = [
     "canonical_transforms",
@@ -176,14 +175,6 @@ def write_prediction(
     """Write ``mask`` in the reference image's geometry to ``out_path`` atomically."""
     out_path = Path(out_path)
     img = restore_to_input_geometry(mask, reference_image_path, mask_affine)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = image_ending(out_path) or ".nii"
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=out_path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(out_path, suffix=image_ending(out_path) or ".nii") as tmp:
         save_image(img, tmp)
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return out_path

@@ -9,11 +9,11 @@ state, nothing left open).
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from models.fsutil import atomic_path
 
 __all__ = ["plot_dice_by_router", "plot_dice_vs_shots", "plot_expert_activation"]
 
@@ -115,15 +115,6 @@ def _save(fig, path: Path) -> Path:
     """Render ``fig`` to a temporary file beside ``path`` and move it into place."""
     fmt = _FORMATS[path.suffix.lower()]
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; a figure is meant to be read by others
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path, mode=0o644) as tmp:  # a figure is meant to be read by others
+        fig.savefig(tmp, format=fmt)
     return path

@@ -9,15 +9,15 @@ switch), written atomically.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import textwrap
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from models.fsutil import atomic_path
 
 __all__ = ["CaseReview", "Plane", "ReviewMeta", "ptv_volume_ml", "review_case", "view_planes", "write_batch_pdf",
            "write_case_review"]
@@ -115,7 +115,7 @@ def write_case_review(ct: np.ndarray, mask: np.ndarray, affine: np.ndarray, meta
     fig.text(0.5, 0.015, f"CT window W {WINDOW_HU[1] - WINDOW_HU[0]:g} / L {sum(WINDOW_HU) / 2:g} HU; contour in "
              "red; radiological view (patient's right on the image's left)", ha="center", fontsize=8, color="#444444")
     out = Path(out_png)
-    with _atomic(out) as tmp:
+    with atomic_path(out, mode=0o644) as tmp:  # a report is read by others
         fig.savefig(tmp, format="png", dpi=100)
     return CaseReview(out, meta, volume)
 
@@ -136,7 +136,7 @@ def write_batch_pdf(reviews: Sequence[CaseReview], out_pdf: str | os.PathLike[st
     if not reviews:
         raise ValueError("no case reviews to put in the PDF")
     out = Path(out_pdf)
-    with _atomic(out) as tmp, PdfPages(tmp) as pdf:
+    with atomic_path(out, mode=0o644) as tmp, PdfPages(tmp) as pdf:
         for start in range(0, len(reviews), _ROWS_PER_PAGE):
             pdf.savefig(_summary_page(reviews[start:start + _ROWS_PER_PAGE], start, len(reviews)))
         for review in reviews:
@@ -179,18 +179,3 @@ def _figure(size: tuple[float, float]):  # noqa: ANN202 - a matplotlib Figure
     fig = Figure(figsize=size, dpi=100)
     FigureCanvasAgg(fig)
     return fig
-
-
-@contextlib.contextmanager
-def _atomic(path: Path) -> Iterator[str]:
-    """A temporary file beside ``path`` that replaces it once written (readable by others, like any report)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

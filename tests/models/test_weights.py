@@ -105,3 +105,18 @@ def test_structured_note_setting_survives_save_and_load(tmp_path: Path) -> None:
     assert plain_net.parsed_note_dim == 0 and not any(".film." in k for k in plain_net.state_dict())
     save_model_dir(plain_net, plain, tmp_path / "p", version="1.0")
     assert load_model_dir(tmp_path / "p")[0].parsed_note_dim == 0
+
+
+def test_atomic_path_replaces_only_on_success_and_leaves_no_temp_file(tmp_path) -> None:
+    from models.fsutil import atomic_path
+
+    target = tmp_path / "out" / "mask.nii.gz"
+    with atomic_path(target, mode=0o644) as tmp:
+        assert tmp.endswith(".nii.gz")  # writers that infer the format from the name still see it
+        Path(tmp).write_bytes(b"new")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        Path(tmp).write_bytes(b"half")
+        raise RuntimeError("writer failed")
+
+    assert target.read_bytes() == b"new" and target.stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in target.parent.iterdir()) == ["mask.nii.gz"]

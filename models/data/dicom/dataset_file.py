@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from models.data.dicom.atomic import write_text_atomic
 from models.data.dicom.errors import DicomError
+from models.fsutil import atomic_write_bytes
 
 _CENTER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
@@ -60,4 +60,6 @@ def next_case_id(doc: dict[str, Any], prefix: str) -> str:
 
 def write_dataset_doc(out: Path, doc: dict[str, Any]) -> Path:
     """Replace ``out/dataset.json`` atomically."""
-    return write_text_atomic(out / "dataset.json", json.dumps(doc, indent=2) + "\n")
+    path = out / "dataset.json"
+    atomic_write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode())
+    return path

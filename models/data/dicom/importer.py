@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from models.data.dicom.atomic import write_atomic
 from models.data.dicom.errors import DicomError
 from models.data.dicom.match import SeriesJob
 from models.data.dicom.roi_names import match_roi
+from models.fsutil import atomic_path
 
 if TYPE_CHECKING:
     import numpy as np
@@ -47,13 +47,15 @@ def import_job(job: SeriesJob, out: Path, case_id: str, *, rois: RoiChoice, note
     masks, names = _structure_masks(job.rtstruct, job.folder, series, rois) if job.rtstruct else ({}, {})
     split = "training" if "PTV" in masks else "test"
     image_rel = f"{'imagesTr' if split == 'training' else 'imagesTs'}/{case_id}.nii.gz"
-    write_atomic(out / image_rel, lambda tmp: nib.save(series.to_nifti(), tmp))
+    with atomic_path(out / image_rel) as tmp:
+        nib.save(series.to_nifti(), tmp)
     entry: dict[str, Any] = {"id": case_id, "image": image_rel}
     for target, mask in masks.items():
         key, folder = _MASK_FOLDERS[target]
         rel = f"{folder}/{case_id}.nii.gz"
         img = nib.Nifti1Image(mask.transpose(2, 1, 0).astype("uint8"), series.affine_ras)
-        write_atomic(out / rel, lambda tmp, img=img: nib.save(img, tmp))
+        with atomic_path(out / rel) as tmp:
+            nib.save(img, tmp)
         entry[key] = rel
     entry["clinical"] = note
     source = {"study_uid": series.study_uid, "series_uid": series.series_uid,

@@ -9,8 +9,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from models.data.dicom.atomic import write_atomic
 from models.data.dicom.errors import DicomError
+from models.fsutil import atomic_path
 
 if TYPE_CHECKING:
     from models.data.dicom.series import CtSeries
@@ -103,8 +103,10 @@ class DicomPredictionIO:
         mask = series.mask_from_nifti(nib.load(mask_path))
         ds = (mask_to_rtstruct(mask, series, algorithm=f"MoME {version}") if self.fmt == "rtstruct"
               else mask_to_seg(mask, series, version=version))
-        return write_atomic(out / f"{case_id}{SUFFIX[self.fmt]}",
-                            lambda tmp: ds.save_as(tmp, enforce_file_format=True))
+        target = out / f"{case_id}{SUFFIX[self.fmt]}"
+        with atomic_path(target) as tmp:
+            ds.save_as(tmp, enforce_file_format=True)
+        return target
 
     def _data_series(self, case_id: str) -> CtSeries:
         from models.data.dicom.scan import scan_tree

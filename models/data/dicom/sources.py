@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from models.data.dicom.atomic import write_text_atomic
 from models.data.dicom.errors import DicomError
+from models.fsutil import atomic_write_bytes
 
 SOURCES = "dicom_sources.json"
 
@@ -29,7 +29,9 @@ def read_sources(dataset_dir: Path) -> dict[str, dict[str, Any]]:
 
 def write_sources(dataset_dir: Path, sources: dict[str, dict[str, Any]]) -> Path:
     """Replace the side file atomically."""
-    return write_text_atomic(Path(dataset_dir) / SOURCES, json.dumps(sources, indent=2, sort_keys=True) + "\n")
+    path = Path(dataset_dir) / SOURCES
+    atomic_write_bytes(path, (json.dumps(sources, indent=2, sort_keys=True) + "\n").encode())
+    return path
 
 
 def source_series_folder(dataset_dir: Path, case_id: str) -> Path:
