@@ -51,18 +51,15 @@ def mask_to_rtstruct(
     label: str = "MoME", algorithm: str = "MoME", color: tuple[int, int, int] = (255, 0, 0),
 ) -> Dataset:
     """The RT Structure Set of ``mask`` (bool, series grid), unapproved, with one ROI of ``interpreted_type``."""
-    from pydicom.dataset import Dataset, FileMetaDataset
+    from pydicom.dataset import Dataset
     from pydicom.sequence import Sequence
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
+
+    from models.data.dicom.instance import new_instance
 
     ref = series.datasets[0]
     now = dt.datetime.now()
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = RTSTRUCT_STORAGE
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID, ds.SOPInstanceUID = RTSTRUCT_STORAGE, ds.file_meta.MediaStorageSOPInstanceUID
+    ds = new_instance(RTSTRUCT_STORAGE)
     for key in _PATIENT_STUDY:
         setattr(ds, key, ref.get(key, ""))
     ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber, ds.InstanceNumber = "RTSTRUCT", generate_uid(), 9901, 1

@@ -19,8 +19,9 @@ def write_ct_series(nifti_path: Path, out_dir: Path, *, patient_id: str = "ANON"
     Pixel rows follow the NIfTI's second axis and columns its first, so the DICOM geometry matches the affine.
     """
     import nibabel as nib
-    from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import generate_uid
+
+    from models.data.dicom.instance import new_instance
 
     img = nib.load(nifti_path)
     data = np.asarray(img.dataobj, dtype=np.float32)
@@ -34,12 +35,7 @@ def write_ct_series(nifti_path: Path, out_dir: Path, *, patient_id: str = "ANON"
     written = []
     today = dt.date.today().strftime("%Y%m%d")
     for k in range(data.shape[2]):
-        ds = Dataset()
-        ds.file_meta = FileMetaDataset()
-        ds.file_meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
-        ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds.SOPClassUID, ds.SOPInstanceUID = CT_IMAGE_STORAGE, ds.file_meta.MediaStorageSOPInstanceUID
+        ds = new_instance(CT_IMAGE_STORAGE)
         ds.Modality, ds.PatientID, ds.PatientName = "CT", patient_id, f"{patient_id}^"
         ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study_uid, series_uid, frame_uid
         ds.StudyDate = ds.SeriesDate = today
