@@ -55,8 +55,9 @@ def serve(data_dir: DataDirOpt = None, db: DbOpt = None,
               help="Address to listen on; 127.0.0.1 keeps the hub to this machine (put a TLS proxy in front to "
                    "serve sites).")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="The TCP port to listen on.")] = 8700,
-          workers: Annotated[int, typer.Option(min=1,
-              help="Worker processes serving requests (uvicorn); each shares the data folder and database.")] = 1,
+          workers: Annotated[int, typer.Option(
+              min=1, help="Worker processes serving requests (uvicorn); each shares the data folder and "
+                          "database.")] = 1,
           log_level: Annotated[str, typer.Option(
               help="How much the server logs: critical, error, warning, info (start-up and one line per request) "
                    "or debug.")] = "info",

@@ -114,14 +114,14 @@ def finetune_center(
     model.to(device)
     encoder = note_encoder(spec)
     trained = freeze_for_finetuning(model, center, groups or default_groups(model))
-    folds = None if journal is None else FoldJournal(journal, journal_key({
+    fold_journal = None if journal is None else FoldJournal(journal, journal_key({
         "base": hashlib.sha256((Path(model_dir) / "manifest.json").read_bytes()).hexdigest(),
         "data": str(Path(data_dir).resolve()), "center": center, "init": init, "groups": trained, "device": device,
         "shots": [c.case_id for c in chosen], "val": val_case.case_id if val_case else None,
         "settings": asdict(settings)}))
     selection = select_steps(model, encoder, train, val, spec.contract, settings, device=device, on_step=on_step,
-                             done=folds.load() if folds is not None and resume else (),
-                             on_fold=None if folds is None else folds.record)
+                             done=fold_journal.load() if fold_journal is not None and resume else (),
+                             on_fold=None if fold_journal is None else fold_journal.record)
     steps = settings.steps if selection is None else selection.steps
     history = TrainHistory()
     if steps:  # all shots, for the cross-validated number of steps; nothing held out is left to pick a state
@@ -139,8 +139,8 @@ def finetune_center(
                       metrics=metrics)
     manifest = save_model_dir(model.cpu(), spec, out_dir, version=version or f"{base.version}+{center}",
                               lineage=lineage, overwrite=overwrite)
-    if folds is not None:
-        folds.clear()
+    if fold_journal is not None:
+        fold_journal.clear()
     return FinetuneResult(manifest, history, init, [c.case_id for c in chosen],
                           val_case.case_id if val_case else None, [c.case_id for c in held_out], before, after,
                           trained_groups=trained, selection=selection)
