@@ -7,7 +7,7 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -46,40 +46,43 @@ class BlobStore:
     ) -> tuple[str, int]:
         """Store a stream; checks size and sha256 (when given) before the rename. Returns (sha256, size)."""
         digest, total = hashlib.sha256(), 0
+        with self._writing():
+            fd, tmp_name = self._new_part()
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    for chunk in chunks:
+                        total += len(chunk)
+                        if max_bytes is not None and total > max_bytes:
+                            raise PayloadTooLarge(f"{what} is larger than the limit of {max_bytes} bytes")
+                        digest.update(chunk)
+                        out.write(chunk)
+                    out.flush()
+                    os.fsync(out.fileno())
+                actual = digest.hexdigest()
+                if size is not None and total != size:
+                    raise InvalidInput(f"{what} has {total} bytes but {size} were declared", field="size",
+                                       code="size_mismatch")
+                if sha256 is not None and actual != sha256:
+                    raise InvalidInput(f"{what} has sha256 {actual} but {sha256} was declared", field="sha256",
+                                       code="sha256_mismatch")
+                os.replace(tmp_name, self.path(actual))
+                return actual, total
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Count this process's uploads; the last one to finish removes the emptied ``.tmp`` (other processes'
+        part creation retries if the folder vanishes under it)."""
         with self._writers_lock:
             self._writers += 1
         try:
-            fd, tmp_name = self._new_part()
-        except BaseException:
-            with self._writers_lock:
-                self._writers -= 1
-            raise
-        try:
-            with os.fdopen(fd, "wb") as out:
-                for chunk in chunks:
-                    total += len(chunk)
-                    if max_bytes is not None and total > max_bytes:
-                        raise PayloadTooLarge(f"{what} is larger than the limit of {max_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            actual = digest.hexdigest()
-            if size is not None and total != size:
-                raise InvalidInput(f"{what} has {total} bytes but {size} were declared", field="size",
-                                   code="size_mismatch")
-            if sha256 is not None and actual != sha256:
-                raise InvalidInput(f"{what} has sha256 {actual} but {sha256} was declared", field="sha256",
-                                   code="sha256_mismatch")
-            os.replace(tmp_name, self.path(actual))
-            return actual, total
-        except BaseException:
-            Path(tmp_name).unlink(missing_ok=True)
-            raise
+            yield
         finally:
             with self._writers_lock:
                 self._writers -= 1
-                if not self._writers:  # the last writer of this process tidies; other processes retry above
+                if not self._writers:
                     self.drop_empty_tmp()
 
     def _new_part(self) -> tuple[int, str]:
