@@ -42,7 +42,8 @@ class _Entry:
 
 
 class PrincipalCache:
-    """sha256(token) -> principal, trusted for ``recheck_s`` and only while no revocation happened here."""
+    """sha256(token) -> principal, trusted for ``recheck_s`` and only while no revocation happened, in this process
+    (``REVOCATIONS``) or in another process of the data folder (the stamp file at ``stamp_path``)."""
 
     def __init__(self, recheck_s: float = RECHECK_S, max_entries: int = MAX_ENTRIES,
                  stamp_path: Path | None = None) -> None:
