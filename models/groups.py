@@ -1,42 +1,37 @@
-"""Which tensor of a MoME-RO state dict belongs to which group of the weights contract."""
+"""Which tensor of a model's state dict belongs to which group of the weights contract.
+
+The rules are the family's declaration (``models.families``); MoME-RO is the default family.
+"""
 
 from __future__ import annotations
 
-import re
-
 from torch import nn
 
-from protocols.groups import is_shareable_group, router_group
-
-_GATE = re.compile(r"^mome\.\d+\.gates\.([^.]+)\.")
-_PREFIXES = {"encoder.": "encoder", "decoder.": "decoder", "alignment.": "alignment", "prompt": "prompt"}
+from models.families import get_family
+from protocols.groups import is_shareable_group
 
 
-def tensor_group(name: str) -> str:
-    """Group of a state-dict key: encoder, decoder, alignment, prompt, experts or router.<C>."""
-    match = _GATE.match(name)
-    if match:
-        return router_group(match.group(1))
-    if re.match(r"^mome\.\d+\.experts\.", name):
-        return "experts"
-    for prefix, group in _PREFIXES.items():
-        if name.startswith(prefix):
-            return group
-    raise ValueError(f"tensor {name!r} belongs to no known group")
+def tensor_group(name: str, family: str = "mome_ro") -> str:
+    """Group of a state-dict key under ``family``'s rules, e.g. encoder, experts or router.<C>."""
+    return get_family(family).tensor_group(name)
 
 
-def tensor_groups(model: nn.Module) -> dict[str, str]:
+def tensor_groups(model: nn.Module, family: str = "mome_ro") -> dict[str, str]:
     """Every state-dict tensor name mapped to its group."""
-    return {name: tensor_group(name) for name in model.state_dict()}
+    fam = get_family(family)
+    return {name: fam.tensor_group(name) for name in model.state_dict()}
 
 
-def shareable_tensors(model: nn.Module, *, centers: list[str] | None = None, experts: bool = True) -> list[str]:
-    """Names of the tensors that may leave a site: experts and the given centers' routers."""
+def shareable_tensors(model: nn.Module, *, centers: list[str] | None = None, experts: bool = True,
+                      family: str = "mome_ro") -> list[str]:
+    """Names of the tensors that may leave a site: the family's shareable groups (``experts=False``: none
+    of them) and the given centers' routers."""
+    shareable = get_family(family).shareable_groups
     names = []
-    for name, group in tensor_groups(model).items():
-        if not is_shareable_group(group):
+    for name, group in tensor_groups(model, family).items():
+        if not is_shareable_group(group, shareable):
             continue
-        if group == "experts" and not experts:
+        if not group.startswith("router.") and not experts:
             continue
         if group.startswith("router.") and centers is not None and group[len("router.") :] not in centers:
             continue
@@ -44,10 +39,11 @@ def shareable_tensors(model: nn.Module, *, centers: list[str] | None = None, exp
     return names
 
 
-def parameter_counts(model: nn.Module) -> dict[str, int]:
+def parameter_counts(model: nn.Module, family: str = "mome_ro") -> dict[str, int]:
     """Number of values per group, for reports and benchmarks."""
+    fam = get_family(family)
     counts: dict[str, int] = {}
     for name, tensor in model.state_dict().items():
-        group = tensor_group(name)
+        group = fam.tensor_group(name)
         counts[group] = counts.get(group, 0) + tensor.numel()
     return counts

@@ -1,7 +1,8 @@
 """Named model configurations, in the spirit of timm's registry.
 
-A name such as ``mome_ro.small`` fixes the architecture keywords and the preprocessing
-contract the model was trained with; ``create_model`` builds the network from it.
+A name such as ``mome_ro.small`` or ``m4oe.tiny`` fixes the architecture keywords and the
+preprocessing contract the model was trained with; ``create_model`` builds the network from it
+with its family's builder (``models.families``: each family registers its own configs).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from models.config import PreprocessingContract
-from models.data.clinical import NOTE_FEATURE_SIZE
-from models.networks.mome_ro import MomeRoNet
+from torch import nn
+
+from models.families.base import ModelFamily, get_family
 from models.text import DEFAULT_TEXT_ENCODER, StructuredNoteEncoder, TextEncoder, shared_text_encoder
 
 
@@ -23,7 +24,9 @@ class ModelSpec:
     name: str
     family: str
     architecture: dict[str, Any]
-    contract: PreprocessingContract
+    contract: Any
+    """The family's preprocessing/data contract (an object with ``to_dict()``): MoME-RO's is
+    ``models.config.PreprocessingContract``."""
     text_encoder: str = DEFAULT_TEXT_ENCODER
     max_note_tokens: int = 64
     structured_note: bool = False
@@ -31,6 +34,11 @@ class ModelSpec:
     and FiLM of the fused levels when the architecture sets ``parsed_note_dim``."""
     description: str = ""
     defaults: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def family_info(self) -> ModelFamily:
+        """The family declaration this config belongs to."""
+        return get_family(self.family)
 
     def to_config(self, *, method: str, centers: list[str]) -> dict[str, Any]:
         """The JSON-able config a manifest records, enough to rebuild the network."""
@@ -59,11 +67,20 @@ def register(spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def list_models() -> list[str]:
-    return sorted(_REGISTRY)
+def list_models(family: str | None = None) -> list[str]:
+    """Registered config names, optionally of one family."""
+    _load_families()
+    return sorted(n for n, s in _REGISTRY.items() if family is None or s.family == family)
+
+
+def _load_families() -> None:
+    from models.families.catalog import load_builtin
+
+    load_builtin()
 
 
 def get_spec(name: str) -> ModelSpec:
+    _load_families()
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -72,32 +89,32 @@ def get_spec(name: str) -> ModelSpec:
 
 def spec_from_config(config: dict[str, Any]) -> ModelSpec:
     """Rebuild a spec from a manifest's recorded config (it may differ from the registry's)."""
+    family = get_family(config["family"])
     return ModelSpec(
         name=config["name"],
-        family=config["family"],
+        family=family.name,
         architecture=dict(config["architecture"]),
-        contract=PreprocessingContract.from_dict(config["contract"]),
+        contract=family.contract_from_dict(config["contract"]),
         text_encoder=config.get("text_encoder", DEFAULT_TEXT_ENCODER),
         max_note_tokens=int(config.get("max_note_tokens", 64)),
         structured_note=bool(config.get("structured_note", False)),
     )
 
 
-def build_network(spec: ModelSpec, *, method: str, centers: list[str]) -> MomeRoNet:
-    """Instantiate the network of ``spec`` for ``method`` and the given center routers."""
-    if spec.family != "mome_ro":
-        raise ValueError(f"model family {spec.family!r} has no network builder")
-    architecture = dict(spec.architecture)
-    if not spec.structured_note:  # the parsed fields travel in the structured token: no token, no modulation
-        architecture["parsed_note_dim"] = 0
-    return MomeRoNet(in_channels=len(spec.contract.channels), method=method, centers=centers, **architecture)
+def build_network(spec: ModelSpec, *, method: str, centers: list[str]) -> nn.Module:
+    """Instantiate the network of ``spec`` for ``method`` and the given center routers (family's builder)."""
+    family = get_family(spec.family)
+    if method not in family.methods:
+        raise ValueError(f"method {method!r} is not one of family {family.name}'s: {', '.join(family.methods)}")
+    return family.builder(spec, method, list(centers))
 
 
-def create_model(name: str, *, method: str = "mome", centers: list[str] | tuple[str, ...] = ("A",),
-                 text_encoder: str | None = None, structured_note: bool | None = None) -> tuple[MomeRoNet, ModelSpec]:
+def create_model(name: str, *, method: str | None = None, centers: list[str] | tuple[str, ...] = ("A",),
+                 text_encoder: str | None = None, structured_note: bool | None = None) -> tuple[Any, ModelSpec]:
     """Build the network called ``name``; returns it with its spec (optionally with another encoder or
     with the structured-note token switched on or off)."""
     spec = get_spec(name)
+    method = method or get_family(spec.family).methods[0]
     if text_encoder is not None:
         spec = replace(spec, text_encoder=text_encoder)
     if structured_note is not None:
@@ -109,37 +126,3 @@ def note_encoder(spec: ModelSpec) -> TextEncoder:
     """The frozen note encoder a spec asks for (shared per process), with the structured token if set."""
     base = shared_text_encoder(spec.text_encoder, spec.max_note_tokens)
     return StructuredNoteEncoder(base) if spec.structured_note else base
-
-
-def _register_builtin() -> None:
-    # Every built-in config reads the parsed note fields (structured token + FiLM of the fused levels):
-    # without them the note did not steer the PTV (benchmarks/closed_center, README "What changed").
-    text = {"text_dim": 384, "parsed_note_dim": NOTE_FEATURE_SIZE}
-    note = {"structured_note": True}
-    register(ModelSpec(
-        name="mome_ro.tiny", family="mome_ro", description="for tests: seconds on CPU",
-        architecture=dict(channels=(8, 16, 32), strides=(2, 2), num_res_units=1, num_prompt_tokens=4,
-                          attention_heads=2, num_experts=4, top_k=2, expert_hidden_ratio=2, **text),
-        contract=PreprocessingContract(spacing=(4.0, 4.0, 6.0), patch_size=(32, 32, 16)),
-        max_note_tokens=48, **note,
-    ))
-    register(ModelSpec(
-        name="mome_ro.small", family="mome_ro", description="CPU-sized: minutes of few-shot fine-tuning",
-        # Alignment + MoME on levels 1-3: on CPU, attention over the 36k tokens of the full-resolution
-        # level alone costs about as much as the whole U-Net (benchmarks/inference_overhead).
-        architecture=dict(channels=(16, 32, 64, 128), strides=(2, 2, 2), num_res_units=2, num_prompt_tokens=8,
-                          attention_heads=2, num_experts=8, top_k=2, expert_hidden_ratio=2, fused_levels=(1, 2, 3),
-                          **text),
-        contract=PreprocessingContract(spacing=(2.0, 2.0, 3.0), patch_size=(96, 96, 32)), **note,
-    ))
-    register(ModelSpec(
-        name="mome_ro.paper", family="mome_ro", description="seed 000 sizes, for GPUs",
-        architecture=dict(channels=(32, 64, 128, 256, 512), strides=(2, 2, 2, 2), num_res_units=2,
-                          num_prompt_tokens=16, attention_heads=8, num_experts=8, top_k=2,
-                          expert_hidden_ratio=2, **text),
-        contract=PreprocessingContract(spacing=(1.0, 1.0, 3.0), patch_size=(384, 384, 128),
-                                       channels=("ct", "organ")), **note,
-    ))
-
-
-_register_builtin()

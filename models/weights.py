@@ -16,7 +16,6 @@ from safetensors.torch import save_file
 
 from models.fsutil import atomic_directory, sha256_file
 from models.groups import tensor_groups
-from models.networks.mome_ro import MomeRoNet
 from models.registry import ModelSpec, build_network, spec_from_config
 from protocols import FileEntry, Lineage, ModelManifest, TensorSpec
 
@@ -34,12 +33,12 @@ def group_file(group: str) -> str:
 
 
 def save_model_dir(
-    model: MomeRoNet, spec: ModelSpec, out_dir: Path, *, version: str, lineage: Lineage | None = None,
+    model: torch.nn.Module, spec: ModelSpec, out_dir: Path, *, version: str, lineage: Lineage | None = None,
     overwrite: bool = False,
 ) -> ModelManifest:
     """Write ``model`` as a model directory, atomically; returns its manifest."""
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    groups = tensor_groups(model)
+    groups = tensor_groups(model, spec.family)
     by_group: dict[str, dict[str, torch.Tensor]] = {}
     for name, tensor in state.items():
         by_group.setdefault(groups[name], {})[name] = tensor
@@ -55,7 +54,7 @@ def save_model_dir(
             family=spec.family, config_name=spec.name,
             config=spec.to_config(method=model.method, centers=model.centers),
             version=version, method=model.method, centers=model.routers or list(model.centers), files=files,
-            tensors=tensors, lineage=lineage or Lineage(),
+            tensors=tensors, lineage=lineage or Lineage(), shareable_groups=spec.family_info.shareable_groups,
         )
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2))
     return manifest
@@ -131,7 +130,7 @@ def load_into(model: torch.nn.Module, state: dict[str, Any]) -> None:
     model.load_state_dict(state, strict=True)
 
 
-def load_model_dir(model_dir: Path, *, device: str = "cpu") -> tuple[MomeRoNet, ModelSpec, ModelManifest]:
+def load_model_dir(model_dir: Path, *, device: str = "cpu") -> tuple[torch.nn.Module, ModelSpec, ModelManifest]:
     """Verify and load a model directory into a ready network (eval mode)."""
     manifest = read_manifest(model_dir)
     verify_files(model_dir, manifest)

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from protocols.fingerprint import SiteFingerprint
 from protocols.manifest import ModelManifest, Sha256, StrictModel
-from protocols.text import CenterCode, DbId, Name, Version
+from protocols.text import CenterCode, DbId, Name, ShortText, Version
 
 API_PREFIX = "/v1"
 PROBLEM_CONTENT_TYPE = "application/problem+json"
@@ -147,7 +147,11 @@ class ZeroShotReportAck(StrictModel):
 
 class RecommendationRequest(StrictModel):
     fingerprint: SiteFingerprint
-    model_version: Version | None = Field(default=None, description="defaults to the newest published version")
+    model_version: Version | None = Field(default=None, description="defaults to the newest published version "
+                                         "(of `family`, when given)")
+    family: ShortText | None = Field(
+        default=None, description="model family (mome_ro, m4oe, mome_breast, ...) whose newest published version "
+                                  "ranks the routers when model_version is not given")
     limit: int = Field(default=5, ge=1, le=100)
 
 

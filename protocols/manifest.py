@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from protocols.groups import parse_group, validate_center_code
+from protocols.groups import SHAREABLE_GROUPS, parse_group, validate_center_code, validate_group_name
 from protocols.text import Name, ShortText, Version
 from protocols.version import PROTOCOL_VERSION, WEIGHTS_FORMAT
 
@@ -77,6 +77,18 @@ class ModelManifest(StrictModel):
     files: list[FileEntry] = Field(min_length=1)
     tensors: dict[str, TensorSpec] = Field(min_length=1)
     lineage: Lineage = Field(default_factory=Lineage)
+    shareable_groups: list[str] = Field(
+        default_factory=lambda: sorted(SHAREABLE_GROUPS), max_length=16,
+        description="fixed tensor groups a site may push back (its family's declaration); router.<CENTER> always may")
+
+    @field_validator("shareable_groups")
+    @classmethod
+    def _valid_shareable(cls, v: list[str]) -> list[str]:
+        for name in v:
+            validate_group_name(name)
+        if len(set(v)) != len(v):
+            raise ValueError("shareable_groups must not repeat")
+        return v
 
     @field_validator("centers")
     @classmethod

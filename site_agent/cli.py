@@ -10,6 +10,7 @@ import typer
 from site_agent.demo import demo_command
 from site_agent.doctor import doctor_command
 from site_agent.evaluate import evaluate_command
+from site_agent.families_cli import ask_command, explain_command, families_command
 from site_agent.federate_cli import federate_command
 from site_agent.finetune import finetune_command
 from site_agent.fingerprint import fingerprint_command
@@ -54,6 +55,7 @@ def main(
     """Site agent of MoME Hub."""
 
 
+app.command("families")(families_command)
 app.command("synth")(synth_command)
 app.command("verify")(verify_command)
 app.command("parse-note")(parse_note_command)
@@ -63,6 +65,8 @@ app.command("select-router")(select_router_command)
 app.command("finetune")(finetune_command)
 app.command("evaluate")(evaluate_command)
 app.command("predict")(predict_command)
+app.command("explain")(explain_command)
+app.command("ask")(ask_command)
 app.command("demo")(demo_command)
 app.command("federate")(federate_command)
 app.command("init")(init_command)

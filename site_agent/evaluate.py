@@ -26,7 +26,19 @@ def evaluate_command(
     """Evaluate one router on the site's labelled cases, with 95% bootstrap confidence intervals.
 
     Cases used for fine-tuning (recorded in the model's lineage) are left out unless --include-used.
+    Other families report their own metrics (`site-agent families`).
     """
+    from site_agent import family_commands
+
+    with expected_errors():
+        family = family_commands.family_of_model(model)
+        if family_commands.is_other_family(family):
+            dev = choose_device(device, quiet=json_output, threads=threads)
+            doc = family_commands.evaluate(model, data, router=router, device=dev)
+    if family_commands.is_other_family(family):
+        family_commands.print_or_json(doc, json_output=json_output,
+                                      title=f"{family} model {doc['model_version']}, router {doc['router']}")
+        return
     with expected_errors():
         from models.evaluation.report import render_table
         from models.registry import note_encoder

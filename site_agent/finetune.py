@@ -126,6 +126,8 @@ def finetune_command(
     out and score the starting and the new router. The model folder appears only when all of
     this is done; Ctrl-C leaves nothing behind.
     """
+    from site_agent import family_commands
+
     extra: dict[str, Any] = {}
     stage, model_given = Stage("checking the options"), model is not None
     with expected_errors():
@@ -140,6 +142,17 @@ def finetune_command(
             check_out_free(out, overwrite)
         elif config is None:
             raise ValueError("give --out DIR (no site config to place the model in)")
+        if model is not None and family_commands.is_other_family(family := family_commands.family_of_model(model)):
+            if out is None:
+                out = wd / "finetuned" / f"{model.name}+{center}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}"
+            dev = choose_device(device, quiet=json_output, threads=threads)
+            doc = family_commands.finetune(model, data, out, center=center, shots=shots, steps=steps,
+                                           init_router=init_router, seed=seed, device=dev, overwrite=overwrite,
+                                           quiet=json_output)
+            if push and config is not None:
+                doc["push"] = push_after(config, wd, out)
+            family_commands.print_or_json(doc, json_output=json_output, title=f"{family} router {center}: after")
+            return
         from models.training.finetune import FINETUNE_DEFAULTS
 
         settings = replace(FINETUNE_DEFAULTS, seed=seed, **({"lr": lr} if lr is not None else {}),

@@ -9,7 +9,7 @@ import typer
 
 from site_agent.console import console, emit_json, expected_errors, progress, results
 from site_agent.local_data import site_cases
-from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, choose_device
+from site_agent.options import DeviceOpt, JsonOpt, ModelOpt, ThreadsOpt, check_out_free, choose_device
 from site_agent.predict_checks import check_inputs, check_masks_free, model_contract
 
 if TYPE_CHECKING:
@@ -52,9 +52,23 @@ def predict_command(
     """Segment the PTV of a dataset's cases, or of one --image with its --note (sliding window).
 
     Each input is checked first against what the model was built for (a 3D pelvic CT in Hounsfield
-    units, at a spacing near the model's); an input that fails is refused unless --force.
+    units, at a spacing near the model's); an input that fails is refused unless --force. Models of other
+    families predict every case of --data in their own output form (masks, probabilities or answers).
     """
     from models.data.dicom.predict_io import DicomPredictionIO
+    from site_agent import family_commands
+
+    with expected_errors():
+        family = family_commands.family_of_model(model)
+        if family_commands.is_other_family(family):
+            if data is None:
+                raise ValueError(f"a {family} model predicts a dataset: give --data DIR")
+            check_out_free(out, overwrite)
+            dev = choose_device(device, quiet=json_output, threads=threads)
+            doc = family_commands.predict(model, data, out, router=router, device=dev)
+    if family_commands.is_other_family(family):
+        family_commands.print_or_json(doc, json_output=json_output, title="predictions")
+        return
 
     with expected_errors(), DicomPredictionIO(fmt, image=image, data=data) as dicom:
         if (data is None) == (image is None):

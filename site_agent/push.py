@@ -34,9 +34,24 @@ if TYPE_CHECKING:
 METADATA_KEY = "mome.update"
 EVALUATION = "evaluation.json"
 """Aggregate before/after Dice that ``finetune`` writes beside a fine-tuned model (optional)."""
-NEVER_LEAVES = ("CT images", "PTV, organ and GTV masks", "clinical notes", "per-case results (Dice, predictions)",
-                "case ids (the model's lineage keeps them locally)", "encoder, decoder, alignment and prompt weights",
+NEVER_LEAVES = ("images", "masks and labels", "clinical notes and questions",
+                "per-case results (metrics, predictions)", "case ids (the model's lineage keeps them locally)",
                 "other centers' routers")
+
+
+def never_leaves(manifest: ModelManifest, sent: set[str]) -> list[str]:
+    """What stays on site: the data, and every weight group of this model that is not sent."""
+    kept = sorted({s.group for s in manifest.tensors.values()
+                   if not s.group.startswith("router.") and s.group not in sent})
+    return [*NEVER_LEAVES, f"{', '.join(kept)} weights"] if kept else list(NEVER_LEAVES)
+
+
+def shareable_groups(manifest: ModelManifest) -> set[str]:
+    """Fixed groups this site lets leave: those the model's manifest AND this agent's own declaration of its family
+    call shareable, so a manifest edited upstream cannot widen what leaves."""
+    from models.families import get_family
+
+    return set(manifest.shareable_groups) & set(get_family(manifest.family).shareable_groups)
 
 
 @dataclass
@@ -55,6 +70,7 @@ class PushPlan:
     payload: bytes
     manifest: RouterUpdateManifest
     model_bytes: int
+    kept: list[str]
 
     @property
     def percent_of_model(self) -> float:
@@ -65,7 +81,7 @@ class PushPlan:
                 "router_only": self.manifest.router_only, "tensors": [asdict(t) for t in self.tensors],
                 "tensor_bytes": sum(t.bytes for t in self.tensors), "payload_bytes": len(self.payload),
                 "model_bytes": self.model_bytes, "percent_of_model": round(self.percent_of_model, 4),
-                "manifest": self.manifest.model_dump(mode="json"), "never_leaves": list(NEVER_LEAVES)}
+                "manifest": self.manifest.model_dump(mode="json"), "never_leaves": list(self.kept)}
 
 
 def newest_finetuned(workdir: Path) -> Path | None:
@@ -86,7 +102,7 @@ def outbound_filter(tensors: dict[str, torch.Tensor], manifest: ModelManifest, a
     for name, t in sorted(tensors.items()):
         spec = manifest.tensors.get(name)
         group = spec.group if spec else None
-        if group not in allowed or tensor_group(name) != group:
+        if group not in allowed or tensor_group(name, manifest.family) != group:
             raise ValueError(f"outbound filter: tensor {name!r} (group {group}) may not leave the site; only "
                              f"{', '.join(sorted(allowed))} may")
         if not torch.isfinite(t).all():
@@ -119,7 +135,7 @@ def build_push(model_dir: Path, center: str, *, router_only: bool = False) -> Pu
         raise ValueError(f"{model_dir} was not fine-tuned for center {center} from a hub version (its lineage says "
                          f"center {lineage.center}, base {lineage.base_version}); fine-tune with "
                          f"`site-agent finetune --center {center}`")
-    allowed = {gate} if router_only else {gate, "experts"}
+    allowed = {gate} if router_only else {gate, *shareable_groups(manifest)}
     if not any(s.group == gate for s in manifest.tensors.values()):
         raise ValueError(f"{model_dir} has no {gate} tensors to push")
     tensors: dict[str, torch.Tensor] = {}
@@ -136,7 +152,7 @@ def build_push(model_dir: Path, center: str, *, router_only: bool = False) -> Pu
         family=manifest.family, center=center, base_version=lineage.base_version, init_router=lineage.init_router,
         shots=lineage.shots or 0, sample_count=len(lineage.cases), metrics=_metrics(model_dir, manifest),
         router_only=router_only, sha256=hashlib.sha256(payload).hexdigest(), size=len(payload))
-    return PushPlan(str(model_dir), rows, payload, update, manifest_bytes(manifest))
+    return PushPlan(str(model_dir), rows, payload, update, manifest_bytes(manifest), never_leaves(manifest, allowed))
 
 
 def send_push(config: SiteConfig, workdir: Path, plan: PushPlan, *, client: HubClient | None = None) -> tuple[
@@ -170,7 +186,7 @@ def print_privacy_manifest(plan: PushPlan) -> None:
     results.print(f"{len(plan.tensors)} tensors, file of {len(plan.payload):,} bytes = {plan.percent_of_model:.2f}% of "
                   f"the model's {plan.model_bytes:,} bytes; also sent: init_router {m.init_router}, shots {m.shots}, "
                   f"sample_count {m.sample_count}, metrics {json.dumps(m.metrics)}", highlight=False)
-    results.print("never leaves: " + "; ".join(NEVER_LEAVES), highlight=False)
+    results.print("never leaves: " + "; ".join(plan.kept), highlight=False)
 
 
 def push_command(

@@ -55,6 +55,17 @@ def select_router_command(
     the site; with one, only each router's mean Dice and the case count are reported.
     """
     exchange: HubExchange | None = None
+    from site_agent import family_commands
+
+    with expected_errors():
+        model = default_model(model, workdir)
+        family = family_commands.family_of_model(model)
+        if family_commands.is_other_family(family):
+            dev = choose_device(device, quiet=json_output, threads=threads)
+            doc = family_commands.select_router(model, data, shots=cases, device=dev)
+    if family_commands.is_other_family(family):
+        family_commands.print_or_json(doc, json_output=json_output, title=f"routers of {doc['model_version']}")
+        return
     with expected_errors():
         from models.registry import note_encoder
         from models.training.select_router import rank_routers

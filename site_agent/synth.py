@@ -43,8 +43,29 @@ def synth(center: str, cases: int, out: Path, seed: int = 0, scale: float = 1.0,
             "renderer": renderer, "risk_mix": risk_mix}
 
 
+def synth_family(family: str, preset: str, cases: int, out: Path, *, seed: int = 0,
+                 overwrite: bool = False) -> dict[str, Any]:
+    """A synthetic dataset of another family from one of its presets (its runner's ``synth``)."""
+    import shutil
+
+    from models.families import get_family
+
+    runner = get_family(family).load_runner()
+    presets = getattr(runner, "PRESETS", {})
+    if preset not in presets:
+        raise ValueError(f"--center {preset!r} is not a {family} preset; choose one of {', '.join(sorted(presets))}")
+    if cases < 1:
+        raise ValueError(f"--cases must be at least 1, got {cases}")
+    if overwrite and Path(out).is_dir():
+        shutil.rmtree(out)
+    summary = runner.synth(Path(out), center=preset, cases=cases, seed=seed, preset=preset)
+    return {"family": family, "out": str(out), **summary}
+
+
 def synth_command(
-    center: Annotated[str, typer.Option("--center", help="Center preset code (A-E) or the path of a preset JSON.")],
+    center: Annotated[str, typer.Option(
+        "--center", help="Center preset code (MoME-RO: A-F or the path of a preset JSON; other families: their "
+                         "presets, listed by `site-agent families`).")],
     out: Annotated[Path, typer.Option("--out", help="Output dataset folder (must be empty or absent).")],
     cases: Annotated[int, typer.Option("--cases", help="Number of patients to generate.")] = 10,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
@@ -64,11 +85,23 @@ def synth_command(
         "--risk-mix",
         help="center: risk groups as the center's clinical mix draws them. balanced: patients cycle through "
              "low, intermediate, high, very high and node-positive, so every policy branch is seen.")] = "center",
+    family: Annotated[str, typer.Option(
+        "--family", help="Model family whose data to make: mome_ro (pelvic CT + notes), m4oe (abdominal CT/MR), "
+                         "mome_breast (multiparametric breast MRI), mpllm (brain MRI + questions).")] = "mome_ro",
     json_output: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")] = False,
 ) -> None:
-    """Generate a synthetic multi-center pelvic CT dataset in the dataset.json contract."""
+    """Generate a synthetic center dataset in the dataset.json contract (default: multi-center pelvic CT)."""
     with expected_errors():
         check_out_free(out, overwrite)
+        if family != "mome_ro":
+            summary = synth_family(family, center, cases, out, seed=seed, overwrite=overwrite)
+    if family != "mome_ro":
+        if json_output:
+            emit_json(summary)
+        else:
+            results.print(f"[green]wrote {summary.get('cases', cases)} {family} cases of {center} to {out}[/]",
+                          highlight=False)
+        return
     with expected_errors(), progress(transient=json_output) as bar:
         task = bar.add_task(f"center {center}", total=cases, info="")
         summary = synth(center, cases, out, seed=seed, scale=scale, overwrite=overwrite,

@@ -41,9 +41,12 @@ def train_command(
     out: Annotated[Path, typer.Option("--out", help="Model directory to write.")],
     center: Annotated[list[str] | None, typer.Option(
         "--center", help="Center code per --data, in order (default: each dataset.json's 'center').")] = None,
-    method: Annotated[str, typer.Option("--method", help=f"One of: {', '.join(METHODS)}.")] = "mome",
+    method: Annotated[str | None, typer.Option(
+        "--method", help=f"MoME-RO: one of {', '.join(METHODS)} (default mome). Other families: their model or a "
+                         "baseline (`site-agent families` lists them; default: the family's model).")] = None,
     config: Annotated[
-        str, typer.Option("--config", help="Registered model config, e.g. mome_ro.small.")
+        str, typer.Option("--config", help="Registered model config, e.g. mome_ro.small, m4oe.tiny, "
+                                           "mome_breast.tiny (`site-agent families` lists them).")
     ] = "mome_ro.small",
     steps: StepsOpt = None,
     lr: Annotated[float, typer.Option("--lr", help="AdamW learning rate.")] = 1e-3,
@@ -60,7 +63,20 @@ def train_command(
     overwrite: OverwriteOpt = False,
     json_output: JsonOpt = False,
 ) -> None:
-    """Train a model over several centers' data with center flags (Dice + CE loss, AdamW)."""
+    """Train a model over several centers' data with center flags (MoME-RO: Dice + CE loss, AdamW)."""
+    from site_agent import family_commands
+
+    with expected_errors():
+        family = family_commands.family_of_config(config)
+    if family_commands.is_other_family(family):
+        with expected_errors():
+            check_out_free(out, overwrite)
+            dev = choose_device(device, quiet=json_output, threads=threads)
+            doc = family_commands.train(config, data, center or [], out, method=method, steps=steps, lr=lr, seed=seed,
+                                        version=version, device=dev, overwrite=overwrite, quiet=json_output)
+        family_commands.print_or_json(doc, json_output=json_output, title=f"{config} trained on {len(data)} datasets")
+        return
+    method = method or "mome"
     with expected_errors():
         if method not in METHODS:
             raise ValueError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")

@@ -9,6 +9,7 @@ from starlette.responses import Response
 from hub.api.deps import Ctx, CurrentPrincipal, CurrentSite, HubContext
 from hub.api.openapi_docs import problems
 from hub.services.recommend import rank_json
+from hub.services.registry import newest_version_of_family
 from hub.services.reports import store_report
 from protocols.hub_api import RecommendationRequest, RecommendationResponse, ZeroShotReport, ZeroShotReportAck
 
@@ -32,7 +33,10 @@ async def recommend(req: RecommendationRequest, request: Request, who: CurrentPr
     and runs on the event loop. Only a request that finds no current index waits for its (single) rebuild.
     """
     ctx: HubContext = request.app.state.hub  # read here, not as a dependency: one fewer to solve per request
-    index = ctx.index_cache.current(ctx.factory, req.model_version)
+    version = req.model_version
+    if version is None and req.family is not None:  # one query, only for requests that name a family
+        version = await run_in_threadpool(newest_version_of_family, ctx.factory, req.family)
+    index = ctx.index_cache.current(ctx.factory, version)
     if index is None:
-        index = await run_in_threadpool(ctx.index_cache.load, ctx.factory, req.model_version)
+        index = await run_in_threadpool(ctx.index_cache.load, ctx.factory, version)
     return Response(rank_json(index, req), media_type="application/json")

@@ -37,7 +37,7 @@ def base_sources(store: BlobStore, base: ModelManifest, groups: set[str]) -> lis
 
 
 def compose_router(store: BlobStore, *, base: ModelManifest, center: str, gate: list[Source]) -> tuple[str, int]:
-    """Store gate + base experts as one artifact; returns (sha256, size)."""
-    experts = base_sources(store, base, {"experts"})
+    """Store gate + the base's shareable tensors (MoME-RO: its experts) as one artifact; returns (sha256, size)."""
+    experts = base_sources(store, base, set(base.shareable_groups))
     meta = {"mome.center": center, "mome.base_version": base.version, "mome.experts_from": "base"}
     return store.put_chunks(write_chunks(gate + experts, meta), what=f"router artifact for center {center}")

@@ -61,20 +61,24 @@ def validate_tensors(fh: BinaryIO, size: int, *, update: RouterUpdateManifest, b
     """Every rule of the push contract on an already size- and hash-checked file."""
     header = read_header(fh, size, max_header_bytes=max_header_bytes, what="push file")
     gates = gate_specs(base, update.center, update.init_router)
-    experts = {n: s for n, s in base.tensors.items() if s.group == "experts"}
-    allowed = {**experts, **gates}
+    # The allowlist is the base version's own declaration (its family's shareable groups), never a fixed
+    # list of one family's names: experts for MoME-RO, modality and fusion experts for others.
+    shareable = set(base.shareable_groups)
+    fixed = {n: s for n, s in base.tensors.items() if s.group in shareable}
+    allowed = {**fixed, **gates}
     for name, entry in sorted(header.tensors.items()):
         spec = allowed.get(name)
         if spec is None:
             known = base.tensors.get(name)
-            if known is not None and not is_shareable_group(known.group):
+            if known is not None and not is_shareable_group(known.group, shareable):
                 raise PushRejected(f"tensor {name!r} is in group {known.group}, which may not leave a site",
                                    field=name, code="group_not_allowed")
             if known is not None:
                 raise PushRejected(f"tensor {name!r} is in group {known.group}, not router.{update.center}",
                                    field=name, code="group_not_allowed")
-            raise PushRejected(f"tensor {name!r} is not an experts or router.{update.center} tensor of base "
-                               f"version {base.version}", field=name, code="tensor_not_allowed")
+            groups = " or ".join([*sorted(shareable), f"router.{update.center}"])
+            raise PushRejected(f"tensor {name!r} is not a {groups} tensor of base version {base.version}",
+                               field=name, code="tensor_not_allowed")
         if list(entry.shape) != list(spec.shape):
             raise PushRejected(f"tensor {name!r} has shape {list(entry.shape)}, expected {spec.shape}",
                                field=name, code="wrong_shape")
@@ -84,11 +88,14 @@ def validate_tensors(fh: BinaryIO, size: int, *, update: RouterUpdateManifest, b
     for name in sorted(gates):
         if name not in header.tensors:
             raise PushRejected(f"gate tensor {name!r} is missing from the push", field=name, code="missing_tensor")
-    present = [n for n in experts if n in header.tensors]
-    if present and len(present) != len(experts):
-        missing = sorted(set(experts) - set(present))[0]
-        raise PushRejected(f"experts tensor {missing!r} is missing: push all experts tensors or none",
-                           field=missing, code="missing_tensor")
+    present = [n for n in fixed if n in header.tensors]
+    for group in sorted(shareable):
+        members = {n for n, s in fixed.items() if s.group == group}
+        sent = members & set(present)
+        if sent and sent != members:
+            missing = sorted(members - sent)[0]
+            raise PushRejected(f"{group} tensor {missing!r} is missing: push all {group} tensors or none",
+                               field=missing, code="missing_tensor")
     if update.router_only == bool(present):
         raise PushRejected("router_only says " + ("no experts are" if update.router_only else "experts are")
                            + " included but the file disagrees", field="router_only", code="router_only_mismatch")

@@ -7,7 +7,7 @@ import math
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hub.db.models import Blob, Center, ModelVersion, Router
 from hub.errors import NotFound
@@ -39,6 +39,17 @@ def latest_published(session: Session) -> ModelVersion:
     if row is None:
         raise NotFound("no model version is published yet", field="model_version")
     return row
+
+
+def newest_version_of_family(factory: sessionmaker[Session], family: str) -> str:
+    """The newest published version of model ``family``; ``NotFound`` naming the family when there is none."""
+    with factory() as session:
+        published = ModelVersion.status == VersionStatus.PUBLISHED.value
+        name = session.scalar(select(ModelVersion.version).where(published, ModelVersion.family == family)
+                              .order_by(ModelVersion.published_at.desc(), ModelVersion.id.desc()).limit(1))
+    if name is None:
+        raise NotFound(f"no version of model family {family!r} is published", field="family")
+    return name
 
 
 def manifest_of(row: ModelVersion) -> ModelManifest:

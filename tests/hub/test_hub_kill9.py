@@ -173,12 +173,16 @@ def test_kill9_during_hub_publish_leaves_no_version(seeded, db_url, tmp_path: Pa
         proc.wait(timeout=10)
 
     seen = _kill_when_a_part_appears(blobs, kill, proc)
-    assert proc.returncode == -signal.SIGKILL and _parts(blobs) == seen
+    # On a busy machine the part seen may have been completed and renamed before the signal landed: then it
+    # is an orphan blob rather than a stale part, and gc must find it as such.
+    left = _parts(blobs)
+    assert proc.returncode == -signal.SIGKILL and set(left) <= set(seen)
     assert _counts(settings) == before  # no version, router or blob row from the killed publish
 
     # gc removes the dead part and any blob the killed publish stored before it died; a second run finds nothing
     report = _gc(data, db_url)
-    assert report["stale_parts"] == seen and report["missing_blobs"] == []
+    assert report["stale_parts"] == left and report["missing_blobs"] == []
+    assert left or report["orphan_blobs"], "the killed publish left nothing behind to clean up"
     stored_by_publish = {f["sha256"] for f in json.loads((model / "manifest.json").read_text())["files"]}
     assert set(report["orphan_blobs"]) <= stored_by_publish
     assert set(report["orphan_blobs"]).isdisjoint(p.name for p in blobs.iterdir())

@@ -44,7 +44,7 @@ def test_vision_only_has_the_parameters_of_the_plain_monai_unet() -> None:
     assert set(tensor_groups(net).values()) == {"encoder", "decoder"}
 
 
-@pytest.mark.parametrize("name", [n for n in list_models() if n != "mome_ro.paper"])
+@pytest.mark.parametrize("name", [n for n in list_models("mome_ro") if n != "mome_ro.paper"])
 @pytest.mark.parametrize("method", METHODS)
 def test_forward_backward_every_method(name: str, method: str) -> None:
     net, _ = create_model(name, method=method, centers=["A", "B"])

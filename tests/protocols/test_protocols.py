@@ -64,8 +64,10 @@ def test_manifest_validation(kw: dict, match: str) -> None:
 
 
 def test_tensor_spec_rejects_unknown_group_and_dtype() -> None:
-    with pytest.raises(ValidationError, match="unknown tensor group"):
-        TensorSpec(group="weights", file="a.safetensors", shape=[1], dtype="F32")
+    for bad in ("Weights", "../x", "router", "x" * 33, "a b"):
+        with pytest.raises(ValidationError, match="unknown tensor group"):
+            TensorSpec(group=bad, file="a.safetensors", shape=[1], dtype="F32")
+    assert TensorSpec(group="fusion_experts", file="a.safetensors", shape=[1], dtype="F32").group == "fusion_experts"
     with pytest.raises(ValidationError, match="dtype"):
         TensorSpec(group="experts", file="a.safetensors", shape=[1], dtype="object")
 
@@ -76,5 +78,6 @@ def test_group_rules() -> None:
     assert is_shareable_group("experts") and is_shareable_group("router.E")
     for group in ("encoder", "decoder", "alignment", "prompt"):
         assert not is_shareable_group(group)
+    assert is_shareable_group("fusion", {"experts", "fusion"}) and not is_shareable_group("fusion")
     with pytest.raises(ValueError):
         router_group("../etc")
