@@ -57,9 +57,10 @@ def create_app(settings: HubSettings | None = None) -> FastAPI:
     app.state.hub = ctx
     problems.install(app)
     openapi_docs.document(app)
-    for module in (routes_info, routes_versions, routes_routers, routes_advice, routes_admin):
+    for module in (routes_advice, routes_info, routes_versions, routes_routers, routes_admin):
         # The routes themselves rather than include_router: this FastAPI version rebuilds an included route's
         # handler on every request, and these routers carry no include options, so the routes are identical.
+        # The recommendation (the hot path) comes first: routes are matched in order, and no path overlaps.
         app.router.routes.extend(module.router.routes)
     app.include_router(routes_federation.router)
     app.mount("/console", console.build(ctx))  # operator web console (HTML, outside the OpenAPI schema)
