@@ -163,6 +163,11 @@ class CaseMetrics:
     hd95_mm: float
     gpr_pred: float | None
     gpr_true: float | None
+    volume_pred_ml: float | None = None
+    volume_true_ml: float | None = None
+    spread_pred: int | None = None
+    """26-connected components of the predicted PTV (seed 003 Appendix A's spread): more than one is a split PTV."""
+    spread_true: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -180,6 +185,11 @@ def case_metrics(
     ``gpr_pred`` divides the GTV by the predicted PTV, ``gpr_true`` by the ground-truth PTV.
     """
     p, t = _pair(pred, target)
+    from scipy import ndimage
+
+    def components(mask: np.ndarray) -> int:
+        return int(ndimage.label(mask, structure=np.ones((3, 3, 3), dtype=bool))[1])
+
     return CaseMetrics(
         case_id=str(case_id),
         dice=dice(p, t),
@@ -187,4 +197,8 @@ def case_metrics(
         hd95_mm=hd95_mm(p, t, spacing),
         gpr_pred=gpr(gtv, p, spacing),
         gpr_true=gpr(gtv, t, spacing),
+        volume_pred_ml=volume_ml(p, spacing),
+        volume_true_ml=volume_ml(t, spacing),
+        spread_pred=components(p),
+        spread_true=components(t),
     )

@@ -65,6 +65,10 @@ class CaseRow(BaseModel):
     hd95_mm: float | None
     gpr_pred: float | None = None
     gpr_true: float | None = None
+    volume_pred_ml: float | None = None
+    volume_true_ml: float | None = None
+    spread_pred: int | None = Field(default=None, description="26-connected components of the predicted PTV")
+    spread_true: int | None = None
 
     @classmethod
     def from_metrics(cls, m: CaseMetrics) -> CaseRow:
@@ -75,6 +79,10 @@ class CaseRow(BaseModel):
             hd95_mm=_clean(m.hd95_mm),
             gpr_pred=_clean(m.gpr_pred),
             gpr_true=_clean(m.gpr_true),
+            volume_pred_ml=_clean(m.volume_pred_ml),
+            volume_true_ml=_clean(m.volume_true_ml),
+            spread_pred=m.spread_pred,
+            spread_true=m.spread_true,
         )
 
 
@@ -95,6 +103,10 @@ class EvaluationReport(BaseModel):
     hd95_mm: MetricSummary
     gpr_pred: MetricSummary | None = None
     gpr_true: MetricSummary | None = None
+    volume_pred_ml: MetricSummary | None = None
+    volume_true_ml: MetricSummary | None = None
+    split_pred_share: float | None = Field(default=None, description="share of cases whose predicted PTV has more "
+                                           "than one 26-connected component (seed 003's spread)")
     cases: list[CaseRow] = Field(default_factory=list)
     expert_activation: dict[str, list[float]] = Field(default_factory=dict)
     device: str = "cpu"
@@ -128,6 +140,8 @@ def summarise(
     def summary(attr: str) -> MetricSummary:
         return MetricSummary.from_values((getattr(r, attr) for r in rows), **kw)
 
+    spread = [r for r in rows if getattr(r, "spread_pred", None) is not None]
+
     def gpr_summary(attr: str) -> MetricSummary | None:
         if all(getattr(r, attr) is None for r in rows):
             return None
@@ -143,6 +157,9 @@ def summarise(
         hd95_mm=summary("hd95_mm"),
         gpr_pred=gpr_summary("gpr_pred"),
         gpr_true=gpr_summary("gpr_true"),
+        volume_pred_ml=gpr_summary("volume_pred_ml"),
+        volume_true_ml=gpr_summary("volume_true_ml"),
+        split_pred_share=(sum(r.spread_pred > 1 for r in spread) / len(spread)) if spread else None,
         cases=[CaseRow.from_metrics(r) for r in rows],
         expert_activation={k: [float(v) for v in vs] for k, vs in (expert_activation or {}).items()},
         device=device,
@@ -158,6 +175,9 @@ _FORMATS = {
     "hd95_mm": "{:.1f}",
     "gpr_pred": "{:.3f}",
     "gpr_true": "{:.3f}",
+    "volume_pred_ml": "{:.0f}",
+    "volume_true_ml": "{:.0f}",
+    "spread_pred": "{:d}",
 }
 
 
@@ -179,14 +199,17 @@ def render_table(report: EvaluationReport) -> Table:
     """
     ci_label = f"{report.confidence * 100:g}% CI"
     show_gpr = report.gpr_pred is not None or report.gpr_true is not None
-    cols = ["dice", "iou", "hd95_mm"] + (["gpr_pred", "gpr_true"] if show_gpr else [])
+    cols = ["dice", "iou", "hd95_mm"] + (["gpr_pred", "gpr_true"] if show_gpr else []) + (
+        ["volume_pred_ml"] if report.volume_pred_ml is not None else [])
     headers = {
         "dice": "Dice",
         "iou": "IoU",
         "hd95_mm": "HD95 (mm)",
         "gpr_pred": "GPR pred",
         "gpr_true": "GPR true",
+        "volume_pred_ml": "PTV (mL)",
     }
+    show_parts = report.split_pred_share is not None
     table = Table(
         title=(
             f"{report.center}: model {report.model_version}, router {report.router} ({report.n_cases} cases)"
@@ -199,15 +222,19 @@ def render_table(report: EvaluationReport) -> Table:
     table.add_column("Case", no_wrap=True)
     for c in cols:
         table.add_column(headers[c], justify="right")
+    if show_parts:  # seed 003's spread: a PTV in several pieces is worth a look
+        table.add_column("parts", justify="right")
 
     for row in report.cases:
-        table.add_row(row.case_id, *(_fmt(getattr(row, c), _FORMATS[c]) for c in cols))
+        parts = [_fmt(row.spread_pred, _FORMATS["spread_pred"])] if show_parts else []
+        table.add_row(row.case_id, *(_fmt(getattr(row, c), _FORMATS[c]) for c in cols), *parts)
     table.add_section()
     summaries = [getattr(report, c) for c in cols]
     table.add_row(
         f"mean [{ci_label}]",
         *(_fmt_summary(s, _FORMATS[c]) for s, c in zip(summaries, cols, strict=True)),
+        *([f"{report.split_pred_share:.0%} split"] if show_parts else []),
         style="bold",
     )
-    table.add_row("n", *("0" if s is None else str(s.n) for s in summaries))
+    table.add_row("n", *("0" if s is None else str(s.n) for s in summaries), *([""] if show_parts else []))
     return table

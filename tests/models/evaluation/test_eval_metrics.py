@@ -134,3 +134,22 @@ def test_case_metrics_computes_everything():
 
     no_gtv = case_metrics("d002", pred, target, (1.0, 1.0, 3.0))
     assert no_gtv.gpr_pred is None and no_gtv.gpr_true is None
+def test_case_metrics_report_ptv_volume_and_its_pieces() -> None:
+    from models.evaluation.report import render_table, summarise
+
+    target = np.zeros((20, 20, 10), dtype=bool)
+    target[2:8, 2:8, 2:6] = True
+    pred = target.copy()
+    pred[14:17, 14:17, 6:8] = True  # a detached island: a PTV in two pieces
+    row = case_metrics("c1", pred, target, (2.0, 2.0, 3.0))
+    assert row.volume_true_ml == pytest.approx(6 * 6 * 4 * 12 / 1000)
+    assert row.volume_pred_ml == pytest.approx((6 * 6 * 4 + 3 * 3 * 2) * 12 / 1000)
+    assert (row.spread_pred, row.spread_true) == (2, 1)
+    diagonal = np.zeros_like(target)
+    diagonal[3, 3, 3] = diagonal[4, 4, 4] = True  # touching at a corner: one 26-connected piece
+    assert case_metrics("c2", diagonal, target, (1, 1, 1)).spread_pred == 1
+    report = summarise([row, case_metrics("c2", target, target, (2.0, 2.0, 3.0))], model_version="1", router="A",
+                       center="D")
+    assert report.split_pred_share == 0.5 and report.cases[0].spread_pred == 2
+    assert report.volume_pred_ml.n == 2
+    assert any(c.header == "parts" for c in render_table(report).columns)
