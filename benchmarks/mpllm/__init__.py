@@ -1,0 +1,1 @@
+"""mpLLM benchmark (seed 003): synthetic VQA protocol checks, methods compared, closed-center router."""
