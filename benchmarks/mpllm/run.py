@@ -213,7 +213,7 @@ def main() -> None:
     results["targets"] = targets(results)
     for doc in (*results["methods"].values(), results["prior"]):
         doc.pop("cases")
-    atomic_write_bytes(args.out / "results.json", json.dumps(results, indent=1).encode())
+    atomic_write_bytes(args.out / "results.json", json.dumps(results, indent=1).encode(), mode=0o644)
     print(markdown_tables(results))
     print(json.dumps(results["targets"], indent=1))
 
