@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN = ("models.families.mome_ro", "models.families.mpllm")
+BUILTIN = ("models.families.mome_ro", "models.families.mpllm", "models.families.m4oe")
 """Each module registers its ``ModelFamily`` and its ``ModelSpec``s when imported."""
 
 _loaded = False
