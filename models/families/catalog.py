@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-BUILTIN = ("models.families.mome_ro", "models.families.mpllm", "models.families.m4oe")
+BUILTIN = ("models.families.mome_ro", "models.families.mpllm", "models.families.m4oe",
+           "models.families.mome_breast")
 """Each module registers its ``ModelFamily`` and its ``ModelSpec``s when imported."""
 
 _loaded = False
