@@ -6,23 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.fsutil import atomic_path
-
-
-def _figure(width: float, height: float):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), dpi=110)
-
-
-def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    with atomic_path(path, mode=0o644) as tmp:
-        fig.savefig(tmp, format="png")
-    return path
+from benchmarks.plotting import figure as _figure
+from benchmarks.plotting import save as _save
 
 
 def dice_bars(dice: dict[str, dict[str, dict]], path: Path) -> Path:

@@ -8,7 +8,6 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import nibabel as nib
 import numpy as np
@@ -21,6 +20,7 @@ from models.families.m4oe.evaluation import score_cases, segment, summarise, usa
 from models.families.m4oe.network import M4oENet
 from models.families.m4oe.synth import PRESETS, synth
 from models.families.m4oe.training import CenterStack, fit
+from models.families.reports import strict_json
 from models.fsutil import atomic_path, atomic_write_bytes
 from models.registry import ModelSpec, build_network
 
@@ -36,17 +36,6 @@ def _split(cases: list[SegCase], split: str) -> list[SegCase]:
     """The labelled cases of one split, or every labelled case when that split has none."""
     labelled = [c for c in cases if c.label is not None]
     return [c for c in labelled if c.split == split] or labelled
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by None, so reports are strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def train(spec: ModelSpec, data: list[Path], centers: list[str], *, method: str, steps: int, lr: float, seed: int,

@@ -10,7 +10,6 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +21,7 @@ from models.families.mome_breast.metrics import auroc, with_bootstrap
 from models.families.mome_breast.network import MomeBreastNet
 from models.families.mome_breast.synth import PRESETS, synth
 from models.families.mome_breast.training import Prepared, fit, forward_cases, usable
+from models.families.reports import strict_json
 from models.fsutil import atomic_write_bytes
 from models.registry import ModelSpec, build_network
 
@@ -31,17 +31,6 @@ __all__ = ["DEFAULT_STEPS", "FINETUNE_STEPS", "PRESETS", "evaluate", "explain", 
 DEFAULT_STEPS = 600
 FINETUNE_STEPS = 60
 FINETUNE_LR = 5e-4
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by None, so reports are strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def _split(cases: list[BreastCase], split: str) -> list[BreastCase]:
@@ -201,7 +190,7 @@ def explain(model: MomeBreastNet, spec: ModelSpec, data: Path, out: Path, *, cen
     rows = []
     model.eval()
     for i, case in enumerate(cases):
-        phi = shapley(lambda s, i=i: values[s][i] if s else prior, model.supported)
+        phi = shapley(lambda s, i=i: float(values[s][i]) if s else prior, model.supported)
         inputs = {k: v[None].to(device) for k, v in case.sequences.items()}
         attributions = integrated_gradients(
             lambda x: model(x, [center]).softmax(-1)[0, 1], inputs)

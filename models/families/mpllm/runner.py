@@ -22,6 +22,7 @@ from models.families.mpllm.network import MpllmNet
 from models.families.mpllm.synth import PRESETS, synth
 from models.families.mpllm.training import PreparedCase, fit, prepare
 from models.families.mpllm.vqa import UNSPECIFIED, parse_answer
+from models.families.reports import strict_json
 from models.fsutil import atomic_write_bytes
 from models.registry import ModelSpec, build_network
 
@@ -41,17 +42,6 @@ def _split(cases: list[VqaCase], split: str) -> list[VqaCase]:
     """The cases of one split, or all of them when the split is empty (a dataset of one case)."""
     chosen = [c for c in cases if c.split == split and c.qa]
     return chosen or [c for c in cases if c.qa]
-
-
-def strict_json(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by None, so reports are strict JSON."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [strict_json(v) for v in value]
-    return value
 
 
 def _readout(model: MpllmNet) -> str:
