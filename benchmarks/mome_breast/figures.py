@@ -59,5 +59,5 @@ def shapley_bars(by_class: dict[str, dict[str, float]], path: Path) -> Path:
     ax.axhline(0, color="black", lw=0.5)
     ax.set_ylabel("mean Shapley contribution to p(malignant)")
     ax.legend(fontsize=8)
-    ax.set_title("Global Shapley value per sequence (test cases)", fontsize=10)
+    ax.set_title("Global Shapley value per sequence (every case of center A)", fontsize=10)
     return _save(fig, path)

@@ -49,8 +49,8 @@ def render_case(shape: tuple[int, int, int], spacing: tuple[float, float, float]
     extent = np.asarray(shape) * np.asarray(spacing) / 2
     breast = _ellipsoid(shape, spacing, np.array([0.0, -extent[1] * 0.3, 0.0]), extent * np.array([0.95, 1.2, 0.95]))
     glandular = breast & (gaussian_filter(rng.normal(size=shape), 1.5) > 0.1)
-    centre = rng.uniform(-0.4, 0.4, 3) * extent * np.array([1.0, 0.5, 0.6])
-    lesion = _ellipsoid(shape, spacing, centre, rng.uniform(6.0, 11.0, 3)) & breast
+    centre = rng.uniform(-0.25, 0.25, 3) * extent * np.array([1.0, 0.5, 0.6])
+    lesion = _ellipsoid(shape, spacing, centre, rng.uniform(10.0, 16.0, 3)) & breast
     texture = gaussian_filter(rng.normal(size=shape), 1.0)
     out: dict[str, np.ndarray] = {}
     # DCE: fat-suppressed; relative enhancement per time point. Lesions enhance early; the late slope is the
