@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from site_agent.console import emit_json, expected_errors, results
+from site_agent.console import emit_json, expected_errors, progress, results
 from site_agent.options import (
     DataOpt,
     DeviceOpt,
@@ -79,7 +79,10 @@ def explain_command(
     with expected_errors():
         check_out_free(out, overwrite)
         dev = choose_device(device, quiet=json_output, threads=threads)
-        doc = family_commands.explain(model, data, out, router=router, device=dev)
+        with progress(transient=json_output) as bar:
+            task = bar.add_task("explaining cases", total=None, info="")
+            doc = family_commands.explain(model, data, out, router=router, device=dev, on_case=lambda case, total:
+                                          bar.update(task, advance=1, total=total, info=case))
     if json_output:
         emit_json(doc)
         return

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,11 +191,13 @@ def finetune(model_dir: Path, data: Path, out: Path, *, center: str, shots: int,
             "init_router": init_router, "shots": shots, "steps": steps, "outcome": _jsonable(outcome)}
 
 
-def explain(model_dir: Path, data: Path, out: Path, *, router: str | None, device: Any) -> dict[str, Any]:
-    """Per-case modality contributions (Shapley) and saliency overlays, for families that explain."""
+def explain(model_dir: Path, data: Path, out: Path, *, router: str | None, device: Any,
+            on_case: Callable[[str, int], None] | None = None) -> dict[str, Any]:
+    """Per-case modality contributions (Shapley) and saliency overlays, for families that explain;
+    ``on_case(case_id, total)`` follows each case."""
     net, spec, manifest, family = load(model_dir, device)
     router = router or manifest.lineage.center or (net.routers[0] if net.routers else manifest.centers[0])
-    doc = _runner_function(family, "explain")(net, spec, data, out, center=router, device=device)
+    doc = _runner_function(family, "explain")(net, spec, data, out, center=router, device=device, on_case=on_case)
     return {"model_version": manifest.version, "family": family.name, "router": router, "out": str(out)} | \
         _jsonable(doc)
 

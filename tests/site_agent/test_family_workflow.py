@@ -1,5 +1,6 @@
 """Every non-MoME-RO family through the site agent's own commands, on tiny synthetic presets:
-families -> synth -> verify -> train -> select-router -> finetune (new center gate) -> evaluate -> predict,
+families -> synth -> verify -> train -> select-router -> finetune (new center gate) -> evaluate (and explain for
+classifiers) -> predict,
 and the push a fine-tuned model would make holds only the family's shareable groups and the new gate."""
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ def test_family_runs_through_the_site_agent(family: str, tmp_path: Path) -> None
 
     report = run_json("evaluate", "--model", tmp_path / "site-D", "--data", data[1], "--threads", 1)
     assert report["router"] == "D" and report["summary"]
+    if families()[family].task == "classification":  # explain: per-case Shapley values and overlays, with progress
+        explained = run_json("explain", "--model", tmp_path / "site-D", "--data", data[1], "--out",
+                             tmp_path / "explained", "--threads", 1)
+        assert explained["router"] == "D" and explained["n_cases"] == len(explained["cases"]) == 3
+        assert (tmp_path / "explained" / "shapley.json").is_file()
     predicted = run_json("predict", "--model", tmp_path / "site-D", "--data", data[1], "--out", tmp_path / "pred",
                          "--threads", 1)
     assert predicted["cases"] and any((tmp_path / "pred").iterdir())

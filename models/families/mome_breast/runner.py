@@ -170,10 +170,11 @@ def predict(model: MomeBreastNet, spec: ModelSpec, data: Path, out: Path, *, cen
 
 
 def explain(model: MomeBreastNet, spec: ModelSpec, data: Path, out: Path, *, center: str,
-            device: torch.device) -> dict:
+            device: torch.device, on_case: Callable[[str, int], None] | None = None) -> dict:
     """Per case: each sequence's exact Shapley contribution to the malignancy probability (v(S) = inference on
     the sequences S; v(empty) = the mean probability over the explained cases) and an integrated-gradients
-    overlay PNG; globally, the mean contribution per sequence, also per true class."""
+    overlay PNG; globally, the mean contribution per sequence, also per true class. ``on_case(case_id, total)``
+    follows each explained case (the overlays take most of the time)."""
     if model.requires_all or len(model.supported) < 2:
         raise ValueError(f"method {model.method} cannot run on subsets of the sequences, so it has no Shapley "
                          f"contributions; explain a mome model")
@@ -200,6 +201,8 @@ def explain(model: MomeBreastNet, spec: ModelSpec, data: Path, out: Path, *, cen
                            f"{case.case_id}: p(malignant) = {values[frozenset(model.supported)][i]:.2f}")
         rows.append({"case": case.case_id, "label": case.label, "probability":
                      float(values[frozenset(model.supported)][i]), "shapley": phi, "saliency": str(png)})
+        if on_case is not None:
+            on_case(case.case_id, len(cases))
     global_ = {s: float(np.mean([r["shapley"][s] for r in rows])) for s in model.supported}
     by_class = {name: {s: float(np.mean([r["shapley"][s] for r in rows if r["label"] == y])) for s in model.supported}
                 for y, name in ((1, "malignant"), (0, "benign")) if any(r["label"] == y for r in rows)}
