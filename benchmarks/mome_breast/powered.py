@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from benchmarks.machine import machine_info  # noqa: E402
 from models.families.mome_breast import runner  # noqa: E402
 from models.families.mome_breast.metrics import paired_auroc_difference, with_bootstrap  # noqa: E402
-from models.families.mome_breast.phantom import SEPARATION  # noqa: E402
+from models.families.mome_breast.phantom import SEPARATION, oracle_score  # noqa: E402
 from models.fsutil import atomic_write_bytes  # noqa: E402
 from models.registry import get_spec  # noqa: E402
 
@@ -39,8 +39,7 @@ TEST_SEED_OFFSET = 1000
 
 
 def _oracle(findings: list[dict[str, float]], sequences: tuple[str, ...]) -> np.ndarray:
-    """The log-likelihood ratio of the true findings (each sep * y + N(0, 1), independent)."""
-    return np.asarray([sum(SEPARATION[s] * f[s] for s in sequences) for f in findings])
+    return np.asarray([oracle_score(f, sequences) for f in findings])
 
 
 def main() -> None:

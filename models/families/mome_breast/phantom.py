@@ -42,6 +42,13 @@ def findings(malignant: bool, rng: np.random.Generator) -> dict[str, float]:
     return {seq: SEPARATION[seq] * float(malignant) + float(rng.normal()) for seq in SEPARATION}
 
 
+def oracle_score(found: dict[str, float], sequences: tuple[str, ...]) -> float:
+    """The log-likelihood ratio of malignancy given the true findings of ``sequences``: each is
+    ``separation * y + N(0, 1)`` and independent, so it is linear with weights ``separation``. No reader of the
+    rendered images can rank cases better (the benchmarks' ceiling)."""
+    return float(sum(SEPARATION[s] * found[s] for s in sequences))
+
+
 def render_case(shape: tuple[int, int, int], spacing: tuple[float, float, float], timepoints: int,
                 malignant: bool, protocol: Protocol, rng: np.random.Generator) -> tuple[dict[str, np.ndarray], dict]:
     """Volumes per acquired sequence (DCE as [X, Y, Z, T]) and the case's findings."""

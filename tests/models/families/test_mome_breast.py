@@ -11,6 +11,7 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
+from scipy.stats import norm
 
 from models.families.mome_breast import runner
 from models.families.mome_breast.data import load_dataset
@@ -23,6 +24,7 @@ from models.families.mome_breast.metrics import (
     with_bootstrap,
 )
 from models.families.mome_breast.network import Block, SoftMoE
+from models.families.mome_breast.phantom import SEPARATION, oracle_score
 from models.registry import create_model
 
 SEQUENCES = ("dce", "t2", "dwi")
@@ -162,3 +164,14 @@ def test_tiny_run_trains_evaluates_and_explains(tmp_path: Path) -> None:
                             device=torch.device("cpu"))
     with pytest.raises(ValueError, match="cannot run on subsets"):
         runner.explain(early, spec, tmp_path / "A", tmp_path / "e2", center="A", device=torch.device("cpu"))
+
+
+def test_oracle_score_is_the_log_likelihood_ratio_of_the_findings_up_to_a_constant() -> None:
+    rng = np.random.default_rng(0)
+    offsets = []
+    for _ in range(5):
+        found = {s: float(rng.normal(0.0, 2.0)) for s in SEPARATION}
+        llr = sum(norm.logpdf(found[s], SEPARATION[s]) - norm.logpdf(found[s], 0.0) for s in SEPARATION)
+        offsets.append(oracle_score(found, tuple(SEPARATION)) - llr)
+    assert np.allclose(offsets, sum(v**2 / 2 for v in SEPARATION.values()))
+    assert oracle_score({"dce": 1.0, "t2": 5.0, "dwi": 5.0}, ("dce",)) == SEPARATION["dce"]
